@@ -1,0 +1,118 @@
+/*
+ * haven/encompass.h: Operation Encompass incidents and notifications.
+ *
+ * The police agent reads an incident (the police record, JSON), validates
+ * it (R2 ages, required fields, sizes), and plans one message per
+ * recipient:
+ *   R3 one OE_NOTIFICATION per school, holding that school's children only;
+ *   R4 an OE_EHE_NOTIFICATION to the local authority's EHE officer for each
+ *      home-educated child (agency "<local_authority>.ehe" if the directory
+ *      has it, else "<local_authority>"), role LA or CSC;
+ *   R5 an OE_ESCALATION to the police single point of contact for a child
+ *      whose setting is unknown, not an EDU agency, or revoked: never
+ *      dropped;
+ *   R6 a child not present is still notified.
+ *
+ * Age rule (R2): the child must have reached 4 by the 31 August before the
+ * school year (1 September) in which the incident falls, i.e. be of
+ * reception age or older, and must be under 18 on the incident date.
+ */
+#ifndef HAVEN_ENCOMPASS_H
+#define HAVEN_ENCOMPASS_H
+
+#include "haven/common.h"
+#include "haven/directory.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HAVEN_OE_MAX_CHILDREN 16
+#define HAVEN_OE_TEXT_MAX 2048
+#define HAVEN_OE_SHORT_MAX 256
+
+typedef struct haven_oe_child {
+	char name[HAVEN_NAME_MAX];
+	char dob[11]; /* YYYY-MM-DD */
+	char school[HAVEN_ID_MAX];
+	bool ehe;
+	char local_authority[HAVEN_ID_MAX];
+	bool present;
+	char where[HAVEN_OE_SHORT_MAX];
+	char voice_of_child[HAVEN_OE_TEXT_MAX];
+} haven_oe_child;
+
+typedef struct haven_incident {
+	char police_ref[HAVEN_CODE_MAX];
+	char occurred_at[32];
+	int64_t occurred_ms;
+	char location[HAVEN_OE_SHORT_MAX];
+	char circumstances[HAVEN_OE_TEXT_MAX];
+	bool welfare_check;
+	bool csc_informed;
+	char officer_contact[HAVEN_OE_SHORT_MAX];
+	size_t n_children;
+	haven_oe_child children[HAVEN_OE_MAX_CHILDREN];
+	bool ehe; /* set on payloads of OE_EHE_NOTIFICATION */
+} haven_incident;
+
+/**
+ * Parse and validate an incident from JSON (<= HAVEN_JSON_MAX). Unknown
+ * fields are refused. On failure `field` names the offending field
+ * ("children[1].dob") and `why` says what is wrong (no personal data).
+ * @return HAVEN_OK, HAVEN_EINVAL (malformed, missing, wrong type, too
+ *   long), HAVEN_EVALIDATE (a rule: `why` starts with "R2"), HAVEN_EMSGSIZE.
+ */
+HAVEN_NODISCARD HAVEN_API haven_err haven_incident_from_json(
+    haven_incident *out, const char *json, size_t len, char *field,
+    size_t fieldlen, char *why, size_t whylen);
+
+/** R2 check of one child against the incident date. */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_child_age_ok(
+    const haven_oe_child *c, int64_t occurred_ms, char *why, size_t whylen);
+
+typedef enum {
+	HAVEN_OE_NOTIFY_SETTING = 1, /* M1 */
+	HAVEN_OE_NOTIFY_EHE = 2,     /* M2 */
+	HAVEN_OE_ESCALATE = 3        /* M4 to the police SPOC (R5) */
+} haven_oe_kind;
+
+typedef struct haven_oe_item {
+	haven_oe_kind kind;
+	char recipient[HAVEN_ID_MAX];
+	char reason[32]; /* ESCALATE: "school-unknown", "not-a-setting",
+	                    "revoked", "la-unknown" */
+	size_t n_children;
+	uint8_t child_idx[HAVEN_OE_MAX_CHILDREN]; /* into incident->children */
+} haven_oe_item;
+
+/**
+ * Plan the messages for a validated incident. `spoc` is the police single
+ * point of contact's agency id (must be in `dir`, role POL). Children are
+ * grouped per setting in input order; items come in order of first
+ * appearance. @return HAVEN_OK, HAVEN_EINVAL (no SPOC in directory).
+ */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_plan(const haven_incident *inc,
+    const haven_directory *dir, const char *spoc,
+    haven_oe_item items[HAVEN_OE_MAX_CHILDREN], size_t *n_items);
+
+/** Serialise the payload for one item: the incident with only the item's
+ * children (EncompassNotification, or Escalation for ESCALATE). */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_payload_encode(
+    const haven_incident *inc, const haven_oe_item *item, uint8_t **out,
+    size_t *out_len);
+
+/** Decode a payload of message type `type` back into an incident (and the
+ * escalation reason for OE_ESCALATION). Validates every length. */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_payload_decode(uint32_t type,
+    const uint8_t *buf, size_t len, haven_incident *out, char *reason,
+    size_t reasonlen);
+
+/** The payload as a JSON object string (malloc'd), for `haven-agent show`. */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_to_json(
+    const haven_incident *inc, const char *reason, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HAVEN_ENCOMPASS_H */

@@ -1,0 +1,96 @@
+/*
+ * haven/policy.h: the partnership's sharing policy and its evaluator.
+ *
+ * The policy is a signed, versioned document (JSON source, signed with the
+ * admin key like the directory). Rules are evaluated in order; the first
+ * rule whose every condition matches decides (allow, or deny naming the
+ * rule). When no rule matches the answer is deny, rule "default-deny".
+ *
+ * JSON source:
+ *   {"version": 1, "skew_seconds": 300,
+ *    "rules": [
+ *      {"id":"R1","effect":"deny","types":["OE_NOTIFICATION"],
+ *       "sender_roles":["!POL"],"reason":"Encompass is sent by police only"},
+ *      {"id":"R3","effect":"allow","sender_roles":["POL"],
+ *       "recipient_roles":["EDU"],"types":["OE_NOTIFICATION"],
+ *       "legal_bases":["UKGDPR-6-1-c"],"profiles":["oe.setting"],
+ *       "tags":{"dash_band":"17plus"}}]}
+ *
+ * Each list condition is absent (matches anything), all-positive (value
+ * must be one of them) or all-negated with a leading '!' (value must be
+ * none of them). "tags" requires each named tag with exactly that value.
+ * The evaluator is pure and thread-safe on a loaded policy.
+ */
+#ifndef HAVEN_POLICY_H
+#define HAVEN_POLICY_H
+
+#include "haven/common.h"
+#include "haven/directory.h"
+#include "haven/envelope.h"
+#include "haven/keys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HAVEN_MAX_RULES 512
+#define HAVEN_RULE_ID_MAX 32
+#define HAVEN_REASON_MAX 160
+
+typedef struct haven_policy haven_policy;
+
+typedef struct haven_policy_query {
+	const char *sender_role;
+	const char *recipient_role;
+	uint32_t type;
+	const char *legal_basis;
+	const char *profile;
+	const haven_tag *tags;
+	size_t n_tags;
+} haven_policy_query;
+
+typedef struct haven_policy_decision {
+	bool allow;
+	char rule[HAVEN_RULE_ID_MAX];     /* deciding rule, or "default-deny" */
+	char reason[HAVEN_REASON_MAX];    /* no personal data */
+	char recipient[HAVEN_ID_MAX];     /* set by check_header on deny */
+} haven_policy_decision;
+
+HAVEN_NODISCARD HAVEN_API haven_err haven_policy_from_json(haven_policy **out,
+    const char *json, size_t len, char *err, size_t errlen);
+
+HAVEN_NODISCARD HAVEN_API haven_err haven_policy_sign(const haven_policy *p,
+    const haven_keys *admin, uint8_t **out, size_t *out_len);
+
+HAVEN_NODISCARD HAVEN_API haven_err haven_policy_decode_signed(
+    haven_policy **out, const uint8_t *buf, size_t len,
+    const uint8_t admin_pk[HAVEN_KEY_BYTES], char *err, size_t errlen);
+
+HAVEN_NODISCARD HAVEN_API haven_err haven_policy_load(haven_policy **out,
+    const char *path, const uint8_t admin_pk[HAVEN_KEY_BYTES], char *err,
+    size_t errlen);
+
+HAVEN_API void haven_policy_destroy(haven_policy **p);
+
+HAVEN_API uint64_t haven_policy_version(const haven_policy *p);
+HAVEN_API int64_t haven_policy_skew_ms(const haven_policy *p);
+
+/** Evaluate one (sender, recipient, view) combination. */
+HAVEN_API void haven_policy_evaluate(const haven_policy *p,
+    const haven_policy_query *q, haven_policy_decision *out);
+
+/**
+ * All-or-nothing check of a whole header: for every view and every
+ * recipient of it, evaluate with the sender's and recipient's roles from
+ * `dir`. An unknown or revoked recipient is a deny (rule "directory").
+ * @return HAVEN_OK (allowed) or HAVEN_EPOLICY with `out` naming the rule
+ *   and the first refused recipient.
+ */
+HAVEN_NODISCARD HAVEN_API haven_err haven_policy_check_header(
+    const haven_policy *p, const haven_directory *dir,
+    const haven_header *hdr, haven_policy_decision *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HAVEN_POLICY_H */
