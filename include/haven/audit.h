@@ -44,7 +44,12 @@ typedef enum {
 	HAVEN_AUDIT_EVENT_COUNT = 14
 } haven_audit_event;
 
+/** "SUBMIT" etc.; "UNKNOWN" for values out of range. Static storage. */
 HAVEN_API const char *haven_audit_event_name(uint32_t event);
+
+/** Largest serialised entry accepted by haven_audit_decode (a full entry
+ * with every list at its limit is about 3.2 KiB). */
+#define HAVEN_AUDIT_ENTRY_MAX 8192u
 
 typedef struct haven_audit_entry {
 	uint64_t seq;
@@ -67,10 +72,27 @@ typedef struct haven_audit_entry {
 	uint8_t prev_hash[HAVEN_HASH_BYTES];
 } haven_audit_entry;
 
+/**
+ * Serialise `e` (AuditEntry). `e` must pass the checks decode applies:
+ * event in 1..HAVEN_AUDIT_EVENT_COUNT-1, type < HAVEN_MSG_TYPE_COUNT, actor
+ * empty or a valid agency id, every recipient a valid agency id, counts
+ * within HAVEN_MAX_RECIPIENTS / HAVEN_MAX_SUBJECTS, strings NUL-terminated
+ * in their fields and free of control characters. msg_id and case_pseud
+ * are written only when has_msg / has_case.
+ * @param[out] out malloc'd bytes owned by the caller (free()); NULL on error.
+ * @return HAVEN_OK, HAVEN_EINVAL, HAVEN_EMSGSIZE, HAVEN_ENOMEM.
+ */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_encode(
     const haven_audit_entry *e, uint8_t **out, size_t *out_len);
 
-/** HAVEN_OK, HAVEN_EDECODE, HAVEN_EINVAL, HAVEN_EMSGSIZE. */
+/**
+ * Decode into `e` (zeroed first, and zeroed again on any error).
+ * Refused: len > HAVEN_AUDIT_ENTRY_MAX or a count over its limit
+ * (HAVEN_EMSGSIZE); bytes that do not unpack or are not the canonical
+ * encoding of what they decode to (HAVEN_EDECODE); msg_id not 0 or 16
+ * bytes, case pseudonym not 0 or 32, a subject pseudonym not 32, prev_hash
+ * not 32, or anything encode would refuse (HAVEN_EINVAL).
+ * @return HAVEN_OK, HAVEN_EDECODE, HAVEN_EINVAL, HAVEN_EMSGSIZE. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_decode(haven_audit_entry *e,
     const uint8_t *buf, size_t len);
 
@@ -81,30 +103,47 @@ HAVEN_API void haven_audit_chain_hash(uint8_t out[HAVEN_HASH_BYTES],
 typedef struct haven_audit_log haven_audit_log;
 
 /** Open (creating if needed) the audit databases inside `txn` (a write
- * txn). `env` must allow at least 16 named databases. */
+ * txn). `env` must allow at least 16 named databases. The handle holds only
+ * LMDB dbi numbers: it stays valid for the environment once `txn` commits
+ * (if `txn` aborts, close it and open again). Free with haven_audit_close.
+ * @return HAVEN_OK, HAVEN_ENOMEM, or the mapped LMDB error (HAVEN_EFULL,
+ *   HAVEN_EIO, ...). */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_open(haven_audit_log **out,
     MDB_txn *txn);
 
+/** Free the handle (the databases are untouched); NULL-tolerant, sets
+ * *log to NULL. */
 HAVEN_API void haven_audit_close(haven_audit_log **log);
 
 /**
  * Append `e` inside write txn `txn`: sets e->seq and e->prev_hash from the
- * head, writes the entry and the new head, returns the entry hash.
- * @return HAVEN_OK, HAVEN_EFULL (map full), HAVEN_EIO, HAVEN_ENOMEM.
+ * head, writes the entry and the new head, returns the entry hash
+ * (`hash_out` may be NULL). On error the caller must abort `txn` (an entry
+ * may be half written) and `e->seq`/`e->prev_hash` may have been changed.
+ * @return HAVEN_OK, HAVEN_EFULL (map full), HAVEN_EIO, HAVEN_ENOMEM,
+ *   HAVEN_EINVAL / HAVEN_EMSGSIZE (`e` fails the encode checks),
+ *   HAVEN_ECORRUPT (head and entries disagree).
  */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_append(haven_audit_log *log,
     MDB_txn *txn, haven_audit_entry *e, uint8_t hash_out[HAVEN_HASH_BYTES]);
 
-/** Sign and store a checkpoint of the current head inside `txn`. */
+/** Sign and store a checkpoint of the current head inside `txn`, under
+ * key be64(head seq). An empty chain has nothing to checkpoint and a head
+ * already checkpointed keeps its first checkpoint: both return HAVEN_OK
+ * without writing. @return HAVEN_OK, HAVEN_EFULL, HAVEN_EIO,
+ * HAVEN_ECORRUPT. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_checkpoint(
     haven_audit_log *log, MDB_txn *txn, const haven_keys *broker,
     int64_t now_ms);
 
-/** Head of the chain as seen by `txn` (seq 0 and zero hash if empty). */
+/** Head of the chain as seen by `txn` (seq 0 and zero hash if empty).
+ * @return HAVEN_OK, HAVEN_ECORRUPT (malformed head), HAVEN_EIO. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_head(haven_audit_log *log,
     MDB_txn *txn, uint64_t *seq, uint8_t hash[HAVEN_HASH_BYTES]);
 
-/** Read one entry (by seq) and its chain hash. */
+/** Read one entry (by seq) and its chain hash (`hash` may be NULL). The
+ * entry is copied out of LMDB. @return HAVEN_OK, HAVEN_ENOTFOUND,
+ * HAVEN_ECORRUPT (does not decode or its seq field differs), HAVEN_EIO. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_get(haven_audit_log *log,
     MDB_txn *txn, uint64_t seq, haven_audit_entry *e,
     uint8_t hash[HAVEN_HASH_BYTES]);
@@ -124,8 +163,16 @@ typedef struct haven_audit_report {
  * checkpoint's signature with `broker_sign_pk` and its hash against the
  * chain. Sequences must be contiguous from 1, each prev_hash must equal the
  * previous entry's hash, and the head must match the last entry.
- * @return HAVEN_OK with rep->ok telling the verdict, or HAVEN_EIO when the
- *   store cannot be opened.
+ * Checkpoints are checked as the walk reaches their sequence, so
+ * rep->first_bad_seq and rep->reason name the first problem in sequence
+ * order (e.g. "entry 17: prev_hash does not match entry 16", "entry 50
+ * missing (next is 51)", "checkpoint 64: bad signature", "checkpoint 64:
+ * hash does not match the chain", "head does not match last entry"). An
+ * empty or audit-less store is ok with 0 entries.
+ * Must not be called in a process that has `db_dir` open as an LMDB
+ * environment (LMDB forbids opening one environment twice per process).
+ * @return HAVEN_OK with rep->ok telling the verdict, HAVEN_EIO when the
+ *   store cannot be opened, HAVEN_ENOMEM.
  */
 HAVEN_NODISCARD HAVEN_API haven_err haven_audit_verify(const char *db_dir,
     const uint8_t broker_sign_pk[HAVEN_KEY_BYTES], haven_audit_report *rep);

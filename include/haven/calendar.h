@@ -44,6 +44,10 @@ HAVEN_NODISCARD HAVEN_API haven_err haven_date_parse(const char *s,
 HAVEN_NODISCARD HAVEN_API haven_err haven_time_parse(const char *s,
     int64_t *ms);
 
+/** The Europe/London local date of instant `t_ms`, as days since
+ * 1970-01-01 (what a school or a police officer calls "the date"). */
+HAVEN_API int64_t haven_london_days(int64_t t_ms);
+
 /** Format ms as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
 HAVEN_API void haven_time_format(int64_t ms, char *buf, size_t len);
 

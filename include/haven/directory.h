@@ -16,6 +16,11 @@
  *                "retired":false}],
  *       "attrs":{"deputy":"school.urn.110123.deputy"}}]}
  *
+ * "issued_ms" (integer, optional, default 0) may also appear at the root;
+ * "revoked", "retired" (default false) and "attrs" are optional. Every
+ * agency needs 1..HAVEN_MAX_KEYS keys with distinct generations >= 1 and a
+ * non-empty name; the id "broker" (and only it) has role BRK.
+ *
  * Agency ids are unique; a key (any of its three public keys) belongs to
  * one agency only. The broker itself is the agency "broker" (role BRK).
  * A loaded directory is immutable and safe to read from many threads.
@@ -101,11 +106,15 @@ HAVEN_API size_t haven_directory_count(const haven_directory *dir);
 HAVEN_API const haven_agency *haven_directory_at(const haven_directory *dir,
     size_t i);
 
-/** Lookup by id; NULL if absent. Borrowed until destroy. */
+/** Lookup by id; NULL if absent. Borrowed until destroy (or until the
+ * next haven_directory_add, which may move the agencies).
+ * Binary search on a sorted index: O(log n). */
 HAVEN_API const haven_agency *haven_directory_find(
     const haven_directory *dir, const char *id);
 
-/** Lookup by CurveZMQ public key (any generation); NULL if absent.
+/** Lookup by CurveZMQ public key (any generation, retired or not, revoked
+ * agencies included: the caller decides); NULL if absent. Linear scan,
+ * O(n * HAVEN_MAX_KEYS).
  * `key_out` (may be NULL) receives the matching key. */
 HAVEN_API const haven_agency *haven_directory_find_curve(
     const haven_directory *dir, const uint8_t curve_pk[HAVEN_KEY_BYTES],
@@ -127,7 +136,14 @@ HAVEN_API const char *haven_agency_attr(const haven_agency *a,
 
 /** Add an agency from a public key (new id) or enrol a new key generation
  * for an existing id of the same role. Bumps nothing: the version is
- * bumped by haven_directory_sign's caller via haven_directory_bump. */
+ * bumped by haven_directory_sign's caller via haven_directory_bump.
+ * Enrolment: pk->generation must be higher than every generation the
+ * agency has, the agency must not be revoked and must have fewer than
+ * HAVEN_MAX_KEYS keys; its older keys are marked retired (verify only). A
+ * non-empty `name` replaces the display name and n_attrs > 0 replaces the
+ * attributes. The result goes through the same validation as a loaded
+ * directory (unique keys, etc.); on any error `dir` is unchanged.
+ * @return HAVEN_OK, HAVEN_EINVAL (`err` says why), HAVEN_ENOMEM. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_directory_add(haven_directory *dir,
     const haven_pubkey *pk, const char *role, const char *name,
     const haven_tag *attrs, size_t n_attrs, char *err, size_t errlen);

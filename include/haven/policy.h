@@ -20,6 +20,18 @@
  * must be one of them) or all-negated with a leading '!' (value must be
  * none of them). "tags" requires each named tag with exactly that value.
  * The evaluator is pure and thread-safe on a loaded policy.
+ *
+ * Validation (JSON source and signed body alike): "version" >= 1;
+ * "skew_seconds" 1..86400 (default 300); optional "issued_ms" >= 0; at most
+ * HAVEN_MAX_RULES rules with unique, non-empty ids (printable ASCII, not
+ * "default-deny", "directory" or "header"); "effect" "allow" or "deny"; a
+ * list, if present in JSON, has 1..HAVEN_POLICY_LIST_MAX entries: role
+ * codes, type names (haven_msg_type_parse), or codes (printable ASCII,
+ * < HAVEN_CODE_MAX);
+ * at most HAVEN_MAX_TAGS tags; "reason" < HAVEN_REASON_MAX bytes of UTF-8
+ * without control characters. The decision's reason is the rule's reason;
+ * without one, "refused by rule <id>" for a deny and the rule id for an
+ * allow.
  */
 #ifndef HAVEN_POLICY_H
 #define HAVEN_POLICY_H
@@ -36,6 +48,7 @@ extern "C" {
 #define HAVEN_MAX_RULES 512
 #define HAVEN_RULE_ID_MAX 32
 #define HAVEN_REASON_MAX 160
+#define HAVEN_POLICY_LIST_MAX 16 /* entries in one list condition */
 
 typedef struct haven_policy haven_policy;
 
@@ -82,7 +95,12 @@ HAVEN_API void haven_policy_evaluate(const haven_policy *p,
 /**
  * All-or-nothing check of a whole header: for every view and every
  * recipient of it, evaluate with the sender's and recipient's roles from
- * `dir`. An unknown or revoked recipient is a deny (rule "directory").
+ * `dir`. An unknown or revoked recipient is a deny (rule "directory"), as
+ * is an unknown or revoked sender (recipient left empty). An empty legal
+ * basis or purpose is a deny with rule "R18"; a header with no view, a view
+ * without recipients, a view recipient index outside the header, a
+ * header recipient that is in no view, or counts over the limits of
+ * common.h is a deny with rule "header".
  * @return HAVEN_OK (allowed) or HAVEN_EPOLICY with `out` naming the rule
  *   and the first refused recipient.
  */

@@ -59,27 +59,62 @@ typedef struct haven_frame {
 	char error_reason[160]; /* ERROR */
 } haven_frame;
 
-/** Encode; *out malloc'd. HAVEN_OK, HAVEN_EINVAL, HAVEN_ENOMEM. The
- * envelope pointer of `f` is borrowed. */
+/**
+ * Encode `f` into a new buffer. `f` must pass the same checks decode applies
+ * (known kind, non-empty envelope for SUBMIT/DELIVER, NUL-terminated strings
+ * without control characters).
+ * @param[out] out malloc'd frame bytes, owned by the caller (free()); NULL
+ *   on error.
+ * @return HAVEN_OK, HAVEN_EINVAL, HAVEN_EMSGSIZE (the frame would exceed
+ *   HAVEN_FRAME_MAX), HAVEN_ENOMEM. The envelope pointer of `f` is borrowed.
+ */
 HAVEN_NODISCARD HAVEN_API haven_err haven_frame_encode(const haven_frame *f,
     uint8_t **out, size_t *out_len);
 
-/** Decode into `f` (zeroed first). On any error `f` holds nothing.
+/**
+ * Decode into `f` (zeroed first). On any error `f` holds nothing.
+ * Refused: len > HAVEN_FRAME_MAX (HAVEN_EMSGSIZE, before any allocation);
+ * bytes that do not unpack, no body, or a frame that does not re-encode to
+ * exactly `len` bytes (unknown or repeated fields, strings with embedded
+ * NULs: HAVEN_EDECODE); version != HAVEN_PROTOCOL_VERSION (HAVEN_EVERSION);
+ * an id, hash or signature of the wrong length, a string longer than its
+ * field or holding control characters, an empty envelope in SUBMIT/DELIVER,
+ * a DELIVER without a receipt (HAVEN_EINVAL).
  * @return HAVEN_OK, HAVEN_EMSGSIZE, HAVEN_EDECODE, HAVEN_EVERSION,
- *   HAVEN_EINVAL, HAVEN_ENOMEM. */
+ *   HAVEN_EINVAL, HAVEN_ENOMEM. Thread-safe (no shared state).
+ */
 HAVEN_NODISCARD HAVEN_API haven_err haven_frame_decode(haven_frame *f,
     const uint8_t *buf, size_t len);
 
 /** Free what decode allocated; leaves `f` zeroed. NULL-tolerant. */
 HAVEN_API void haven_frame_release(haven_frame *f);
 
-/** Sign a receipt with the broker's key (fills r->sig). */
+/** Sign a receipt with the broker's key (fills r->sig). The signed bytes
+ * are "haven-receipt-v1" || msg_id || be64(audit_seq) || entry_hash ||
+ * be64((uint64_t)accepted_ms) || envelope_hash. */
 HAVEN_API void haven_receipt_sign(haven_receipt *r, const haven_keys *broker);
 
 /** Verify a receipt against the broker's Ed25519 public key.
  * @return HAVEN_OK or HAVEN_ESIG. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_receipt_verify(
     const haven_receipt *r, const uint8_t broker_sign_pk[HAVEN_KEY_BYTES]);
+
+/** Size of a packed receipt (haven_receipt_pack). */
+#define HAVEN_RECEIPT_BYTES                                                 \
+	(HAVEN_MSGID_BYTES + 8 + HAVEN_HASH_BYTES + 8 + HAVEN_HASH_BYTES +      \
+	    HAVEN_SIG_BYTES)
+
+/** Fixed-layout serialisation of a receipt for storage (the broker's dedup
+ * index, an agent's records): msg_id || be64(audit_seq) || entry_hash ||
+ * be64(accepted_ms) || envelope_hash || sig. Never fails. */
+HAVEN_API void haven_receipt_pack(const haven_receipt *r,
+    uint8_t out[HAVEN_RECEIPT_BYTES]);
+
+/** Inverse of haven_receipt_pack. Does not verify the signature.
+ * @return HAVEN_OK, or HAVEN_EINVAL if len != HAVEN_RECEIPT_BYTES (`r` is
+ *   then zeroed). */
+HAVEN_NODISCARD HAVEN_API haven_err haven_receipt_unpack(haven_receipt *r,
+    const uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 }

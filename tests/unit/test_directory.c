@@ -1,0 +1,936 @@
+/*
+ * tests/unit/test_directory.c: the directory's JSON reader, signed form,
+ * lookups and editing.
+ *
+ * The test directory is built from JSON around real keys from
+ * haven_keys_generate. Every refusal of the JSON reader is produced by
+ * editing one place of a valid source (a table of path, new value and the
+ * exact message); every refusal of the signed reader is produced from a
+ * real signed document (tampered, other signer, wrong kind, unsigned) or
+ * from a body the real admin key signed but that breaks a rule, which the
+ * shared validation must refuse with the same message as the JSON reader.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "document.h"
+#include "haven.pb-c.h"
+#include "haven/directory.h"
+#include "haven/policy.h"
+#include "util.h"
+
+#define N_AG 5
+
+static const struct {
+	const char *id;
+	const char *role;
+	const char *name;
+} agencies[N_AG] = {
+	{"police.cambs", "POL", "Cambridgeshire Constabulary"},
+	{"school.urn.110123", "EDU", "Riverside Primary"},
+	{"la.cambs.ehe", "LA", "Cambridgeshire EHE team"},
+	{"idva.cambs", "IDVA", "Cambridgeshire IDVA service"},
+	{"broker", "BRK", "Haven broker"},
+};
+
+struct fx {
+	haven_keys *keys[N_AG];
+	haven_keys *admin;
+	haven_keys *other;
+	haven_pubkey admin_pk;
+	json_t *base; /* a valid source */
+};
+
+/* --------------------------------------------------------- helpers */
+
+static json_t *
+hexjson(const uint8_t *b)
+{
+	char hex[65];
+
+	haven__hex_encode(hex, b, 32);
+	return (json_string(hex));
+}
+
+static json_t *
+key_json(const haven_keys *k)
+{
+	haven_pubkey pk;
+
+	haven_keys_public(k, &pk);
+	return (json_pack("{s:i, s:o, s:o, s:o}", "generation",
+	    (int) pk.generation, "sign_pk", hexjson(pk.sign_pk), "box_pk",
+	    hexjson(pk.box_pk), "curve_pk", hexjson(pk.curve_pk)));
+}
+
+static json_t *
+base_json(struct fx *f)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < N_AG; i++) {
+		json_t *a = json_pack("{s:s, s:s, s:s, s:[o]}", "id",
+		    agencies[i].id, "role", agencies[i].role, "name",
+		    agencies[i].name, "keys", key_json(f->keys[i]));
+		assert_non_null(a);
+		assert_int_equal(json_array_append_new(list, a), 0);
+	}
+	assert_int_equal(json_object_set_new(json_array_get(list, 1), "attrs",
+	                     json_pack("{s:s, s:s}", "deputy",
+	                         "school.urn.110123.deputy", "start_of_day",
+	                         "08:40")),
+	    0);
+	return (json_pack("{s:i, s:o}", "version", 3, "agencies", list));
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	for (size_t i = 0; i < N_AG; i++) {
+		assert_int_equal(haven_keys_generate(&f->keys[i],
+		                     agencies[i].id, 1),
+		    HAVEN_OK);
+	}
+	assert_int_equal(haven_keys_generate(&f->admin, "admin", 1), HAVEN_OK);
+	assert_int_equal(haven_keys_generate(&f->other, "admin", 1), HAVEN_OK);
+	haven_keys_public(f->admin, &f->admin_pk);
+	f->base = base_json(f);
+	assert_non_null(f->base);
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < N_AG; i++) {
+		haven_keys_destroy(&f->keys[i]);
+	}
+	haven_keys_destroy(&f->admin);
+	haven_keys_destroy(&f->other);
+	json_decref(f->base);
+	free(f);
+	return (0);
+}
+
+/* Path segments: "agencies[1].keys[0].sign_pk". */
+typedef struct seg {
+	char key[64];
+	long idx; /* >= 0: array index; -1: object key */
+} seg;
+
+static size_t
+parse_path(const char *p, seg *s, size_t max)
+{
+	size_t n = 0;
+
+	while (*p != '\0' && n < max) {
+		if (*p == '.') {
+			p++;
+		}
+		if (*p == '[') {
+			s[n].idx = strtol(p + 1, (char **) &p, 10);
+			p++; /* ']' */
+		} else {
+			size_t k = strcspn(p, ".[");
+			assert_true(k < sizeof(s[n].key));
+			memcpy(s[n].key, p, k);
+			s[n].key[k] = '\0';
+			s[n].idx = -1;
+			p += k;
+		}
+		n++;
+	}
+	return (n);
+}
+
+static json_t *
+walk(json_t *root, const seg *s, size_t n)
+{
+	json_t *j = root;
+
+	for (size_t i = 0; i < n && j != NULL; i++) {
+		j = s[i].idx >= 0 ? json_array_get(j, (size_t) s[i].idx)
+		                  : json_object_get(j, s[i].key);
+	}
+	return (j);
+}
+
+static json_t *
+get_path(json_t *root, const char *path)
+{
+	seg s[8];
+	size_t n = parse_path(path, s, 8);
+
+	return (walk(root, s, n));
+}
+
+/* Set (val stolen), append (index == size) or delete (val NULL). */
+static void
+set_path(json_t *root, const char *path, json_t *val)
+{
+	seg s[8];
+	size_t n = parse_path(path, s, 8);
+	json_t *parent = walk(root, s, n - 1);
+	const seg *last = &s[n - 1];
+
+	assert_non_null(parent);
+	if (last->idx < 0 && val == NULL) {
+		(void) json_object_del(parent, last->key);
+	} else if (last->idx < 0) {
+		assert_int_equal(json_object_set_new(parent, last->key, val), 0);
+	} else if ((size_t) last->idx == json_array_size(parent)) {
+		assert_int_equal(json_array_append_new(parent, val), 0);
+	} else if (val == NULL) {
+		assert_int_equal(json_array_remove(parent, (size_t) last->idx),
+		    0);
+	} else {
+		assert_int_equal(json_array_set_new(parent, (size_t) last->idx,
+		                     val),
+		    0);
+	}
+}
+
+/* A value: JSON text, "@path" (copy of another place), or NULL (delete). */
+static json_t *
+value_of(json_t *root, const char *v)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (v == NULL) {
+		return (NULL);
+	}
+	if (v[0] == '@') {
+		j = json_deep_copy(get_path(root, v + 1));
+	} else {
+		j = json_loads(v, JSON_DECODE_ANY, &je);
+	}
+	assert_non_null(j);
+	return (j);
+}
+
+static haven_err
+from_json(json_t *root, haven_directory **d, char *err, size_t errlen)
+{
+	char *text = json_dumps(root, JSON_COMPACT);
+	haven_err rv;
+
+	assert_non_null(text);
+	rv = haven_directory_from_json(d, text, strlen(text), err, errlen);
+	free(text);
+	return (rv);
+}
+
+static haven_directory *
+load_base(struct fx *f)
+{
+	haven_directory *d = NULL;
+	char err[256] = "";
+
+	assert_int_equal(from_json(f->base, &d, err, sizeof(err)), HAVEN_OK);
+	assert_string_equal(err, "");
+	return (d);
+}
+
+static void
+sign_base(struct fx *f, uint8_t **buf, size_t *len)
+{
+	haven_directory *d = load_base(f);
+
+	assert_int_equal(haven_directory_sign(d, f->admin, buf, len),
+	    HAVEN_OK);
+	haven_directory_destroy(&d);
+}
+
+/* ------------------------------------------------------- happy paths */
+
+static void
+test_json_round_trip(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_base(f);
+	haven_directory *d2 = NULL;
+	char *t1 = NULL, *t2 = NULL;
+	char err[256] = "";
+
+	assert_int_equal(haven_directory_version(d), 3);
+	assert_int_equal(haven_directory_count(d), N_AG);
+	assert_int_equal(haven_directory_to_json(d, &t1), HAVEN_OK);
+	assert_int_equal(haven_directory_from_json(&d2, t1, strlen(t1), err,
+	                     sizeof(err)),
+	    HAVEN_OK);
+	assert_int_equal(haven_directory_to_json(d2, &t2), HAVEN_OK);
+	assert_string_equal(t1, t2);
+	for (size_t i = 0; i < N_AG; i++) {
+		assert_memory_equal(haven_directory_at(d, i),
+		    haven_directory_at(d2, i), sizeof(haven_agency));
+	}
+	free(t1);
+	free(t2);
+	haven_directory_destroy(&d);
+	haven_directory_destroy(&d2);
+	haven_directory_destroy(&d2); /* NULL-tolerant */
+}
+
+static void
+test_lookups(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_base(f);
+	const haven_agency_key *k = NULL;
+	const haven_agency *a;
+	haven_pubkey pk;
+
+	for (size_t i = 0; i < N_AG; i++) {
+		a = haven_directory_find(d, agencies[i].id);
+		assert_non_null(a);
+		assert_string_equal(a->role, agencies[i].role);
+		haven_keys_public(f->keys[i], &pk);
+		assert_ptr_equal(haven_directory_find_curve(d, pk.curve_pk, &k),
+		    a);
+		assert_memory_equal(k->sign_pk, pk.sign_pk, 32);
+		assert_ptr_equal(haven_agency_key_current(a), k);
+		assert_ptr_equal(haven_agency_key_gen(a, 1), k);
+		assert_null(haven_agency_key_gen(a, 2));
+	}
+	assert_null(haven_directory_find(d, "police.cam"));
+	assert_null(haven_directory_find(d, "zzz"));
+	assert_null(haven_directory_find(d, ""));
+	haven_keys_public(f->admin, &pk);
+	assert_null(haven_directory_find_curve(d, pk.curve_pk, NULL));
+	a = haven_directory_find(d, "school.urn.110123");
+	assert_string_equal(haven_agency_attr(a, "start_of_day"), "08:40");
+	assert_null(haven_agency_attr(a, "area"));
+	assert_null(haven_directory_at(d, N_AG));
+	haven_directory_destroy(&d);
+}
+
+static void
+test_signed_round_trip(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_base(f);
+	haven_directory *d2 = NULL;
+	char *t1 = NULL, *t2 = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+
+	haven_directory_bump(d);
+	assert_int_equal(haven_directory_version(d), 4);
+	assert_int_equal(haven_directory_sign(d, f->admin, &buf, &len),
+	    HAVEN_OK);
+	assert_int_equal(haven_directory_decode_signed(&d2, buf, len,
+	                     f->admin_pk.sign_pk, err, sizeof(err)),
+	    HAVEN_OK);
+	assert_int_equal(haven_directory_version(d2), 4);
+	assert_int_equal(haven_directory_to_json(d, &t1), HAVEN_OK);
+	assert_int_equal(haven_directory_to_json(d2, &t2), HAVEN_OK);
+	assert_string_equal(t1, t2);
+	assert_non_null(strstr(t1, "\"issued_ms\""));
+	free(t1);
+	free(t2);
+	free(buf);
+	haven_directory_destroy(&d);
+	haven_directory_destroy(&d2);
+}
+
+static void
+test_load_file(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/haven-dir-XXXXXX";
+	char path[64];
+	haven_directory *d = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+
+	assert_non_null(mkdtemp(dir));
+	(void) snprintf(path, sizeof(path), "%s/directory.signed", dir);
+	sign_base(f, &buf, &len);
+	assert_int_equal(haven__write_file(path, buf, len, 0644, true),
+	    HAVEN_OK);
+	assert_int_equal(haven_directory_load(&d, path, f->admin_pk.sign_pk,
+	                     err, sizeof(err)),
+	    HAVEN_OK);
+	assert_int_equal(haven_directory_count(d), N_AG);
+	haven_directory_destroy(&d);
+	assert_int_not_equal(haven_directory_load(&d, "/nonexistent/dir.signed",
+	                         f->admin_pk.sign_pk, err, sizeof(err)),
+	    HAVEN_OK);
+	assert_string_equal(err, "/nonexistent/dir.signed: cannot read");
+	assert_null(d);
+	(void) unlink(path);
+	assert_int_equal(rmdir(dir), 0);
+	free(buf);
+}
+
+/* ------------------------------------------------- JSON refusal table */
+
+static const struct {
+	const char *path;
+	const char *value; /* JSON text, "@path", or NULL to delete */
+	const char *msg;
+} refusals[] = {
+	{"extra", "1", "extra: unknown field"},
+	{"version", NULL, "version: missing"},
+	{"version", "0", "version: must be at least 1"},
+	{"version", "\"3\"", "version: must be an integer"},
+	{"issued_ms", "-1", "issued_ms: out of range [0, 9223372036854775807]"},
+	{"agencies", NULL, "agencies: missing"},
+	{"agencies", "{}", "agencies: must be an array"},
+	{"agencies[1]", "\"x\"", "agencies[1]: must be an object"},
+	{"agencies[1].phone", "\"1\"", "agencies[1].phone: unknown field"},
+	{"agencies[1].id", NULL, "agencies[1].id: missing"},
+	{"agencies[1].id", "7", "agencies[1].id: must be a string"},
+	{"agencies[1].id", "\"School.X\"",
+	    "agencies[1].id: not a valid agency id"},
+	{"agencies[1].id", "\"a..b\"", "agencies[1].id: not a valid agency id"},
+	{"agencies[1].role", "\"XYZ\"", "agencies[1].role: unknown role 'XYZ'"},
+	{"agencies[1].role", "\"POLICEMAN\"",
+	    "agencies[1].role: longer than 7 bytes"},
+	{"agencies[1].role", "\"BRK\"",
+	    "agencies[1].role: role BRK belongs to the agency 'broker' and "
+	    "only to it"},
+	{"agencies[4].role", "\"POL\"",
+	    "agencies[4].role: role BRK belongs to the agency 'broker' and "
+	    "only to it"},
+	{"agencies[1].name", "\"\"", "agencies[1].name: must not be empty"},
+	{"agencies[1].name", NULL, "agencies[1].name: missing"},
+	{"agencies[1].revoked", "\"yes\"",
+	    "agencies[1].revoked: must be true or false"},
+	{"agencies[1].keys", NULL, "agencies[1].keys: missing"},
+	{"agencies[1].keys", "{}", "agencies[1].keys: must be an array"},
+	{"agencies[1].keys", "[]",
+	    "agencies[1].keys: at least one key is required"},
+	{"agencies[1].keys[0]", "[]", "agencies[1].keys[0]: must be an object"},
+	{"agencies[1].keys[0].pin", "1",
+	    "agencies[1].keys[0].pin: unknown field"},
+	{"agencies[1].keys[0].sign_pk", "\"abcd\"",
+	    "agencies[1].keys[0].sign_pk: must be 64 hex digits"},
+	{"agencies[1].keys[0].box_pk", NULL,
+	    "agencies[1].keys[0].box_pk: missing"},
+	{"agencies[1].keys[0].curve_pk",
+	    "\"zz00000000000000000000000000000000000000000000000000000000000000\"",
+	    "agencies[1].keys[0].curve_pk: must be 64 hex digits"},
+	{"agencies[1].keys[0].generation", "0",
+	    "agencies[1].keys[0].generation: must be at least 1"},
+	{"agencies[1].keys[0].generation", "4294967296",
+	    "agencies[1].keys[0].generation: out of range [0, 4294967295]"},
+	{"agencies[1].keys[0].generation", NULL,
+	    "agencies[1].keys[0].generation: missing"},
+	{"agencies[1].keys[0].retired", "1",
+	    "agencies[1].keys[0].retired: must be true or false"},
+	{"agencies[1].keys[1]", "@agencies[1].keys[0]",
+	    "agencies[1].keys[1].generation: duplicate generation"},
+	{"agencies[1].attrs", "[]", "agencies[1].attrs: must be an object"},
+	{"agencies[1].attrs.deputy", "1",
+	    "agencies[1].attrs.deputy: must be a string"},
+	{"agencies[1].attrs.area",
+	    "\"0123456789012345678901234567890123456789012345678901234567890123\"",
+	    "agencies[1].attrs.area: longer than 63 bytes"},
+	{"agencies[1].attrs.a23456789012345678901234567890123456789012345678",
+	    "\"x\"", "agencies[1].attrs: key longer than 47 bytes"},
+	{"agencies[1].attrs", "{\"\":\"x\"}", "agencies[1].attrs: empty key"},
+	{"agencies[3].id", "@agencies[1].id",
+	    "agencies[3].id: duplicate of agencies[1]"},
+	{"agencies[3].keys[0].sign_pk", "@agencies[0].keys[0].sign_pk",
+	    "agencies[3].keys[0].sign_pk: already belongs to agencies[0]"},
+	{"agencies[0].keys[0].box_pk", "@agencies[3].keys[0].box_pk",
+	    "agencies[3].keys[0].box_pk: already belongs to agencies[0]"},
+	{"agencies[2].keys[0].curve_pk", "@agencies[4].keys[0].curve_pk",
+	    "agencies[4].keys[0].curve_pk: already belongs to agencies[2]"},
+};
+
+static void
+test_json_refusals(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		json_t *root = json_deep_copy(f->base);
+		haven_directory *d = NULL;
+		char err[256] = "";
+
+		set_path(root, refusals[i].path, value_of(root, refusals[i].value));
+		assert_int_equal(from_json(root, &d, err, sizeof(err)),
+		    HAVEN_EINVAL);
+		if (strcmp(err, refusals[i].msg) != 0) {
+			print_error("case %zu: got '%s'\n", i, err);
+		}
+		assert_string_equal(err, refusals[i].msg);
+		assert_null(d);
+		json_decref(root);
+	}
+}
+
+static void
+test_json_limits(void **state)
+{
+	struct fx *f = *state;
+	json_t *root = json_deep_copy(f->base);
+	haven_directory *d = NULL;
+	char err[256] = "";
+
+	/* 5 keys with distinct generations */
+	for (int g = 2; g <= 5; g++) {
+		json_t *k = json_deep_copy(get_path(root, "agencies[1].keys[0]"));
+		char path[32];
+		json_object_set_new(k, "generation", json_integer(g));
+		(void) snprintf(path, sizeof(path), "agencies[1].keys[%d]",
+		    g - 1);
+		set_path(root, path, k);
+	}
+	assert_int_equal(from_json(root, &d, err, sizeof(err)), HAVEN_EINVAL);
+	assert_string_equal(err, "agencies[1].keys: more than 4 keys");
+	json_decref(root);
+
+	root = json_deep_copy(f->base);
+	set_path(root, "agencies[2].attrs", json_object());
+	for (int i = 0; i < HAVEN_MAX_ATTRS + 1; i++) {
+		char key[16];
+		(void) snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(get_path(root, "agencies[2].attrs"), key,
+		    json_string("v"));
+	}
+	assert_int_equal(from_json(root, &d, err, sizeof(err)), HAVEN_EINVAL);
+	assert_string_equal(err, "agencies[2].attrs: more than 16 entries");
+	json_decref(root);
+
+	root = json_pack("{s:i, s:[]}", "version", 1, "agencies");
+	for (int i = 0; i < HAVEN_MAX_AGENCIES + 1; i++) {
+		json_array_append_new(json_object_get(root, "agencies"),
+		    json_null());
+	}
+	assert_int_equal(from_json(root, &d, err, sizeof(err)), HAVEN_EINVAL);
+	assert_string_equal(err, "agencies: more than 4096 entries");
+	json_decref(root);
+
+	assert_int_equal(haven_directory_from_json(&d, "{\"version\":", 11,
+	                     err, sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_true(strncmp(err, "malformed JSON", 14) == 0);
+	assert_int_equal(haven_directory_from_json(&d, "[1]", 3, err,
+	                     sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_int_equal(haven_directory_from_json(&d, "{}",
+	                     HAVEN_JSON_MAX + 1, err, sizeof(err)),
+	    HAVEN_EMSGSIZE);
+	assert_null(d);
+}
+
+static void
+test_empty_directory(void **state)
+{
+	haven_directory *d = NULL;
+	char err[256] = "";
+	const char *src = "{\"version\":1,\"agencies\":[]}";
+
+	(void) state;
+	assert_int_equal(haven_directory_from_json(&d, src, strlen(src), err,
+	                     sizeof(err)),
+	    HAVEN_OK);
+	assert_int_equal(haven_directory_count(d), 0);
+	assert_null(haven_directory_find(d, "police.cambs"));
+	haven_directory_destroy(&d);
+}
+
+/* ------------------------------------------------ signed refusals */
+
+static Haven__SignedDoc *
+unpack_doc(const uint8_t *buf, size_t len)
+{
+	Haven__SignedDoc *doc = haven__signed_doc__unpack(NULL, len, buf);
+
+	assert_non_null(doc);
+	return (doc);
+}
+
+static void
+repack(const Haven__SignedDoc *doc, uint8_t **buf, size_t *len)
+{
+	free(*buf);
+	*len = haven__signed_doc__get_packed_size(doc);
+	*buf = malloc(*len);
+	assert_non_null(*buf);
+	(void) haven__signed_doc__pack(doc, *buf);
+}
+
+static void
+expect_signed(struct fx *f, const uint8_t *buf, size_t len, haven_err want,
+    const char *msg)
+{
+	haven_directory *d = NULL;
+	char err[256] = "";
+
+	assert_int_equal(haven_directory_decode_signed(&d, buf, len,
+	                     f->admin_pk.sign_pk, err, sizeof(err)),
+	    want);
+	if (msg != NULL) {
+		assert_string_equal(err, msg);
+	}
+	if (want == HAVEN_OK) {
+		assert_non_null(d);
+		haven_directory_destroy(&d);
+	}
+	assert_null(d);
+}
+
+static void
+test_signed_tampered(void **state)
+{
+	struct fx *f = *state;
+	Haven__SignedDoc *doc;
+	uint8_t *buf = NULL, *copy = NULL;
+	size_t len = 0, clen = 0;
+
+	sign_base(f, &buf, &len);
+	doc = unpack_doc(buf, len);
+	doc->body.data[doc->body.len / 2] ^= 0x01;
+	repack(doc, &copy, &clen);
+	expect_signed(f, copy, clen, HAVEN_ESIG, "signature does not verify");
+	doc->body.data[doc->body.len / 2] ^= 0x01;
+	doc->signature.data[7] ^= 0x80;
+	repack(doc, &copy, &clen);
+	expect_signed(f, copy, clen, HAVEN_ESIG, "signature does not verify");
+	doc->signature.data[7] ^= 0x80;
+	doc->signature.len = 0;
+	repack(doc, &copy, &clen);
+	expect_signed(f, copy, clen, HAVEN_ESIG, "directory is not signed");
+	haven__signed_doc__free_unpacked(doc, NULL);
+	/* truncated and oversized */
+	expect_signed(f, buf, len - 3, HAVEN_EDECODE,
+	    "signed directory does not decode");
+	free(copy);
+	copy = calloc(1, HAVEN_DOC_MAX + 1);
+	assert_non_null(copy);
+	expect_signed(f, copy, HAVEN_DOC_MAX + 1, HAVEN_EMSGSIZE, NULL);
+	free(copy);
+	/* the untouched one still verifies */
+	{
+		haven_directory *d = NULL;
+		assert_int_equal(haven_directory_decode_signed(&d, buf, len,
+		                     f->admin_pk.sign_pk, NULL, 0),
+		    HAVEN_OK);
+		haven_directory_destroy(&d);
+	}
+	free(buf);
+}
+
+static void
+test_signed_other_key(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_base(f);
+	Haven__SignedDoc *doc;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(haven_directory_sign(d, f->other, &buf, &len),
+	    HAVEN_OK);
+	expect_signed(f, buf, len, HAVEN_ESIG,
+	    "not signed by the partnership admin key");
+	/* claiming the admin's key does not help */
+	doc = unpack_doc(buf, len);
+	memcpy(doc->signer_pk.data, f->admin_pk.sign_pk, 32);
+	repack(doc, &buf, &len);
+	expect_signed(f, buf, len, HAVEN_ESIG, "signature does not verify");
+	haven__signed_doc__free_unpacked(doc, NULL);
+	free(buf);
+	haven_directory_destroy(&d);
+}
+
+static void
+test_signed_wrong_kind(void **state)
+{
+	struct fx *f = *state;
+	const char *src = "{\"version\":1,\"rules\":[{\"id\":\"R1\","
+	                  "\"effect\":\"allow\"}]}";
+	haven_policy *p = NULL;
+	Haven__SignedDoc *doc;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+
+	assert_int_equal(haven_policy_from_json(&p, src, strlen(src), err,
+	                     sizeof(err)),
+	    HAVEN_OK);
+	assert_int_equal(haven_policy_sign(p, f->admin, &buf, &len), HAVEN_OK);
+	expect_signed(f, buf, len, HAVEN_ESIG,
+	    "signed document is not a directory");
+	/* relabelled: the kind is inside the signed bytes */
+	doc = unpack_doc(buf, len);
+	free(doc->kind);
+	doc->kind = strdup("directory");
+	repack(doc, &buf, &len);
+	expect_signed(f, buf, len, HAVEN_ESIG, "signature does not verify");
+	haven__signed_doc__free_unpacked(doc, NULL);
+	free(buf);
+	haven_policy_destroy(&p);
+}
+
+static void
+test_signed_unsigned_body(void **state)
+{
+	struct fx *f = *state;
+	Haven__SignedDoc *doc;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	haven_directory *d = NULL;
+	haven_err rv;
+
+	sign_base(f, &buf, &len);
+	doc = unpack_doc(buf, len);
+	/* the raw Directory protobuf, no SignedDoc around it */
+	rv = haven_directory_decode_signed(&d, doc->body.data, doc->body.len,
+	    f->admin_pk.sign_pk, NULL, 0);
+	assert_true(rv == HAVEN_EDECODE || rv == HAVEN_ESIG);
+	assert_null(d);
+	haven__signed_doc__free_unpacked(doc, NULL);
+	expect_signed(f, (const uint8_t *) "", 0, HAVEN_ESIG,
+	    "signed document is not a directory");
+	free(buf);
+}
+
+/* A body the real admin key signed, so only the content rules stand. */
+static void
+expect_body(struct fx *f, const Haven__Directory *pd, haven_err want,
+    const char *msg)
+{
+	size_t blen = haven__directory__get_packed_size(pd);
+	uint8_t *body = malloc(blen + 1);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_non_null(body);
+	(void) haven__directory__pack(pd, body);
+	assert_int_equal(haven__doc_sign("directory", body, blen, f->admin,
+	                     &buf, &len),
+	    HAVEN_OK);
+	expect_signed(f, buf, len, want, msg);
+	free(buf);
+	free(body);
+}
+
+static void
+test_signed_invalid_content(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	Haven__SignedDoc *doc;
+	Haven__Directory *pd;
+	uint8_t save;
+
+	sign_base(f, &buf, &len);
+	doc = unpack_doc(buf, len);
+	pd = haven__directory__unpack(NULL, doc->body.len, doc->body.data);
+	assert_non_null(pd);
+	expect_body(f, pd, HAVEN_OK, NULL);
+
+	pd->version = 0;
+	expect_body(f, pd, HAVEN_EINVAL, "version: must be at least 1");
+	pd->version = (uint64_t) INT64_MAX + 1;
+	expect_body(f, pd, HAVEN_EINVAL, "version: must be at least 1");
+	pd->version = 3;
+	pd->issued_ms = -5;
+	expect_body(f, pd, HAVEN_EINVAL, "issued_ms: must not be negative");
+	pd->issued_ms = 0;
+
+	pd->agencies[1]->role[0] = 'X';
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "agencies[1].role: unknown role 'XDU'");
+	pd->agencies[1]->role[0] = 'E';
+
+	pd->agencies[1]->keys[0]->sign_pk.len = 31;
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "agencies[1].keys[0].sign_pk: must be 32 bytes");
+	pd->agencies[1]->keys[0]->sign_pk.len = 32;
+
+	save = pd->agencies[2]->keys[0]->curve_pk.data[0];
+	memcpy(pd->agencies[2]->keys[0]->curve_pk.data,
+	    pd->agencies[0]->keys[0]->curve_pk.data, 32);
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "agencies[2].keys[0].curve_pk: already belongs to agencies[0]");
+	pd->agencies[2]->keys[0]->curve_pk.data[0] = save ^ 0xff;
+
+	pd->agencies[1]->attrs[1]->key[0] = 'd';
+	pd->agencies[1]->attrs[1]->key[1] = 'e';
+	pd->agencies[1]->attrs[1]->key[2] = 'p';
+	pd->agencies[1]->attrs[1]->key[3] = 'u';
+	pd->agencies[1]->attrs[1]->key[4] = 't';
+	pd->agencies[1]->attrs[1]->key[5] = 'y';
+	pd->agencies[1]->attrs[1]->key[6] = '\0';
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "agencies[1].attrs.deputy: duplicate key");
+	pd->agencies[1]->attrs[1]->key[0] = 'x';
+
+	pd->agencies[3]->name[0] = (char) 0xc0; /* overlong lead byte */
+	expect_body(f, pd, HAVEN_EINVAL, "agencies[3].name: not valid UTF-8");
+	pd->agencies[3]->name[0] = 'C';
+
+	pd->agencies[3]->n_keys = 0;
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "agencies[3].keys: at least one key is required");
+	pd->agencies[3]->n_keys = 1;
+	expect_body(f, pd, HAVEN_OK, NULL);
+
+	haven__directory__free_unpacked(pd, NULL);
+	haven__signed_doc__free_unpacked(doc, NULL);
+	expect_signed(f, buf, len, HAVEN_OK, NULL);
+	free(buf);
+	{
+		const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
+		uint8_t *b2 = NULL;
+		size_t l2 = 0;
+		assert_int_equal(haven__doc_sign("directory", junk,
+		                     sizeof(junk), f->admin, &b2, &l2),
+		    HAVEN_OK);
+		expect_signed(f, b2, l2, HAVEN_EDECODE,
+		    "directory body does not decode");
+		free(b2);
+	}
+}
+
+/* ------------------------------------------------------------ editing */
+
+static void
+test_edit(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_base(f);
+	haven_keys *k = NULL, *k2 = NULL;
+	haven_pubkey pk, pk2;
+	haven_tag attr = {"area", "north"};
+	const haven_agency *a;
+	char err[256] = "";
+
+	assert_int_equal(haven_keys_generate(&k, "housing.cambs", 1),
+	    HAVEN_OK);
+	haven_keys_public(k, &pk);
+	assert_int_equal(haven_directory_add(d, &pk, "HSG", "Housing", &attr,
+	                     1, err, sizeof(err)),
+	    HAVEN_OK);
+	a = haven_directory_find(d, "housing.cambs");
+	assert_non_null(a);
+	assert_string_equal(haven_agency_attr(a, "area"), "north");
+	assert_int_equal(haven_directory_count(d), N_AG + 1);
+	/* every earlier agency is still found after the array grew */
+	for (size_t i = 0; i < N_AG; i++) {
+		assert_non_null(haven_directory_find(d, agencies[i].id));
+	}
+
+	/* a key of another agency under a new id: refused, unchanged */
+	haven_keys_public(f->keys[0], &pk2);
+	(void) snprintf(pk2.agency, sizeof(pk2.agency), "police.other");
+	assert_int_equal(haven_directory_add(d, &pk2, "POL", "Other", NULL, 0,
+	                     err, sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_string_equal(err,
+	    "agencies[6].keys[0].sign_pk: already belongs to agencies[0]");
+	assert_int_equal(haven_directory_count(d), N_AG + 1);
+	assert_null(haven_directory_find(d, "police.other"));
+
+	/* bad role, bad id, empty name */
+	assert_int_equal(haven_directory_add(d, &pk2, "COP", "Other", NULL, 0,
+	                     err, sizeof(err)),
+	    HAVEN_EINVAL);
+	(void) snprintf(pk2.agency, sizeof(pk2.agency), "Bad Id");
+	assert_int_equal(haven_directory_add(d, &pk2, "POL", "Other", NULL, 0,
+	                     err, sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_string_equal(err, "agencies[6].id: not a valid agency id");
+
+	/* enrol generation 2: old key retired, current is gen 2 */
+	assert_int_equal(haven_keys_generate(&k2, "housing.cambs", 2),
+	    HAVEN_OK);
+	haven_keys_public(k2, &pk2);
+	assert_int_equal(haven_directory_add(d, &pk2, "LA", NULL, NULL, 0, err,
+	                     sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_string_equal(err, "role: agency has role HSG");
+	assert_int_equal(haven_directory_add(d, &pk2, "HSG", NULL, NULL, 0,
+	                     err, sizeof(err)),
+	    HAVEN_OK);
+	a = haven_directory_find(d, "housing.cambs");
+	assert_int_equal(a->n_keys, 2);
+	assert_true(haven_agency_key_gen(a, 1)->retired);
+	assert_int_equal(haven_agency_key_current(a)->generation, 2);
+	assert_string_equal(a->name, "Housing");
+	assert_int_equal(haven_directory_add(d, &pk2, "HSG", NULL, NULL, 0,
+	                     err, sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_string_equal(err,
+	    "generation: must be higher than the agency's current one");
+	assert_int_equal(a->n_keys, 2);
+	assert_false(haven_agency_key_gen(a, 2)->retired);
+
+	/* revoke, then enrolment is refused */
+	assert_int_equal(haven_directory_revoke(d, "housing.cambs"), HAVEN_OK);
+	assert_true(a->revoked);
+	assert_int_equal(haven_directory_revoke(d, "nobody"),
+	    HAVEN_ENOTFOUND);
+	pk2.generation = 3;
+	assert_int_equal(haven_directory_add(d, &pk2, "HSG", NULL, NULL, 0,
+	                     err, sizeof(err)),
+	    HAVEN_EINVAL);
+	assert_string_equal(err, "id: agency is revoked");
+
+	/* the edited directory signs and loads */
+	{
+		haven_directory *d2 = NULL;
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		haven_directory_bump(d);
+		assert_int_equal(haven_directory_sign(d, f->admin, &buf, &len),
+		    HAVEN_OK);
+		assert_int_equal(haven_directory_decode_signed(&d2, buf, len,
+		                     f->admin_pk.sign_pk, err, sizeof(err)),
+		    HAVEN_OK);
+		assert_true(haven_directory_find(d2, "housing.cambs")->revoked);
+		assert_int_equal(haven_directory_version(d2), 4);
+		haven_directory_destroy(&d2);
+		free(buf);
+	}
+	haven_keys_destroy(&k);
+	haven_keys_destroy(&k2);
+	haven_directory_destroy(&d);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_lookups),
+		cmocka_unit_test(test_signed_round_trip),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_json_refusals),
+		cmocka_unit_test(test_json_limits),
+		cmocka_unit_test(test_empty_directory),
+		cmocka_unit_test(test_signed_tampered),
+		cmocka_unit_test(test_signed_other_key),
+		cmocka_unit_test(test_signed_wrong_kind),
+		cmocka_unit_test(test_signed_unsigned_body),
+		cmocka_unit_test(test_signed_invalid_content),
+		cmocka_unit_test(test_edit),
+	};
+
+	return (cmocka_run_group_tests(tests, setup, teardown));
+}
