@@ -36,6 +36,12 @@ haven__json_parse(const char *text, size_t len, json_t **out, char *err,
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
+		/* jansson's text may quote the input ("near 'Alice'"): keep
+		 * only the part before the quote, never the value itself. */
+		char *near = strstr(je.text, " near ");
+		if (near != NULL) {
+			*near = '\0';
+		}
 		haven__errf(err, errlen, "malformed JSON at line %d column %d: %s",
 		    je.line, je.column, je.text);
 		return (HAVEN_EINVAL);

@@ -59,15 +59,29 @@ typedef struct haven_incident {
 /**
  * Parse and validate an incident from JSON (<= HAVEN_JSON_MAX). Unknown
  * fields are refused. On failure `field` names the offending field
- * ("children[1].dob") and `why` says what is wrong (no personal data).
+ * ("children[1].dob", "" for the document itself) and `why` says what is
+ * wrong; neither ever contains the value. `field`/`why` may be NULL.
+ * Required: police_ref (printable ASCII, no spaces), occurred_at (RFC 3339,
+ * kept verbatim, at most 5 minutes after now), location, circumstances
+ * (all non-empty), children (1..16); each child: name, dob (not after
+ * today), present, and exactly one of school (an agency id) or ehe = true
+ * with local_authority (an agency id). Optional: welfare_check,
+ * csc_informed, officer_contact, where, voice_of_child. A string longer
+ * than its buffer is refused, never truncated. R2 is checked after every
+ * structural check. On failure *out is zeroed.
  * @return HAVEN_OK, HAVEN_EINVAL (malformed, missing, wrong type, too
- *   long), HAVEN_EVALIDATE (a rule: `why` starts with "R2"), HAVEN_EMSGSIZE.
+ *   long), HAVEN_EVALIDATE (a rule: `why` starts with "R2", `field` is
+ *   "children[i].dob"), HAVEN_EMSGSIZE (len > HAVEN_JSON_MAX).
  */
 HAVEN_NODISCARD HAVEN_API haven_err haven_incident_from_json(
     haven_incident *out, const char *json, size_t len, char *field,
     size_t fieldlen, char *why, size_t whylen);
 
-/** R2 check of one child against the incident date. */
+/** R2 check of one child against the incident date (the Europe/London
+ * date of `occurred_ms`). A 29 February birthday falls on 1 March in a
+ * common year. @return HAVEN_OK, HAVEN_EVALIDATE ("R2: child is below
+ * reception age" / "R2: child is 18 or over" in `why`), HAVEN_EINVAL (dob
+ * is not a valid date). `why` may be NULL. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_oe_child_age_ok(
     const haven_oe_child *c, int64_t occurred_ms, char *why, size_t whylen);
 
@@ -88,27 +102,47 @@ typedef struct haven_oe_item {
 
 /**
  * Plan the messages for a validated incident. `spoc` is the police single
- * point of contact's agency id (must be in `dir`, role POL). Children are
- * grouped per setting in input order; items come in order of first
- * appearance. @return HAVEN_OK, HAVEN_EINVAL (no SPOC in directory).
+ * point of contact's agency id (must be in `dir`, role POL, not revoked).
+ * Children are grouped per setting (EHE children per local authority) in
+ * input order; items come in order of first appearance. Every child is in
+ * exactly one item. Escalations are addressed to `spoc`, one per affected
+ * group. At most n_children items.
+ * @return HAVEN_OK, HAVEN_EINVAL (no usable SPOC, NULL argument,
+ *   n_children not in 1..16).
  */
 HAVEN_NODISCARD HAVEN_API haven_err haven_oe_plan(const haven_incident *inc,
     const haven_directory *dir, const char *spoc,
     haven_oe_item items[HAVEN_OE_MAX_CHILDREN], size_t *n_items);
 
 /** Serialise the payload for one item: the incident with only the item's
- * children (EncompassNotification, or Escalation for ESCALATE). */
+ * children (EncompassNotification, or Escalation for ESCALATE). The
+ * notification's ehe flag is set for NOTIFY_EHE and for an escalation of
+ * an EHE group. *out is malloc'd (caller frees with free()).
+ * @return HAVEN_OK, HAVEN_EINVAL (item does not fit the incident, unknown
+ *   kind, escalation without reason), HAVEN_EMSGSIZE, HAVEN_ENOMEM. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_oe_payload_encode(
     const haven_incident *inc, const haven_oe_item *item, uint8_t **out,
     size_t *out_len);
 
-/** Decode a payload of message type `type` back into an incident (and the
- * escalation reason for OE_ESCALATION). Validates every length. */
+/** Decode a payload of message type `type` (OE_NOTIFICATION,
+ * OE_EHE_NOTIFICATION or OE_ESCALATION) back into an incident (and the
+ * escalation reason for OE_ESCALATION; `reason` may be NULL). Validates
+ * every length, count (1..16), UTF-8, date, time and agency id; an M1 must
+ * hold one setting's children only, an M2 EHE children only. occurred_at
+ * is not checked against the local clock. On failure *out is zeroed.
+ * @return HAVEN_OK, HAVEN_EDECODE (bytes malformed or not canonical, e.g.
+ *   a NUL inside a string), HAVEN_EINVAL (unknown type, content invalid),
+ *   HAVEN_EMSGSIZE (len > HAVEN_PAYLOAD_MAX, or reason over reasonlen). */
 HAVEN_NODISCARD HAVEN_API haven_err haven_oe_payload_decode(uint32_t type,
     const uint8_t *buf, size_t len, haven_incident *out, char *reason,
     size_t reasonlen);
 
-/** The payload as a JSON object string (malloc'd), for `haven-agent show`. */
+/** The payload as a compact JSON object string (malloc'd; free()), for
+ * `haven-agent show`. Keys in the order of the incident struct; a child's
+ * school and local_authority only when set; "escalation_reason" only when
+ * `reason` is non-NULL and non-empty.
+ * @return HAVEN_OK, HAVEN_EINVAL (a string unterminated or not UTF-8, over
+ *   16 children), HAVEN_ENOMEM. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_oe_to_json(
     const haven_incident *inc, const char *reason, char **out);
 
