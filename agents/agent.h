@@ -1,0 +1,52 @@
+/*
+ * agents/agent.h: one haven-agent invocation's loaded state.
+ *
+ * haven__agent_open loads, in order: the config, the agency's secret keys
+ * (agency must match the config), the admin public key, the signed
+ * directory (refused if older than one this store accepted before), the
+ * broker's keys from the directory entry "broker", and the sealed store.
+ * The connection is opened lazily by commands that talk to the broker.
+ */
+#ifndef HAVEN_AGENTS_AGENT_H
+#define HAVEN_AGENTS_AGENT_H
+
+#include "client.h"
+#include "config.h"
+#include "haven/directory.h"
+#include "haven/keys.h"
+#include "haven/wire.h"
+#include "out.h"
+#include "store.h"
+
+typedef struct haven__agent {
+	haven__out out;
+	haven__agent_config cfg;
+	haven_keys *keys;
+	haven_directory *dir;
+	uint8_t broker_curve_pk[HAVEN_KEY_BYTES];
+	haven__agent_store *store;
+	haven__agent_client *cl;
+} haven__agent;
+
+/**
+ * Load everything from `config_path`. On failure the error has been
+ * reported (stderr, and JSON when a->out.json) and *exit_code is set.
+ */
+HAVEN_NODISCARD haven_err haven__agent_open(haven__agent *a,
+    const char *config_path, int *exit_code);
+
+/** Release everything; safe on a partly opened agent. */
+void haven__agent_close(haven__agent *a);
+
+/** Open the broker connection if not open. */
+HAVEN_NODISCARD haven_err haven__agent_connect(haven__agent *a);
+
+/** Drop and reopen the connection (a fresh CURVE handshake). */
+HAVEN_NODISCARD haven_err haven__agent_reconnect(haven__agent *a);
+
+/** Verify a broker receipt against any of the broker's keys in the
+ * directory (rotation: old receipts stay verifiable). */
+HAVEN_NODISCARD haven_err haven__agent_receipt_verify(const haven__agent *a,
+    const haven_receipt *r);
+
+#endif /* HAVEN_AGENTS_AGENT_H */

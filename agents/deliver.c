@@ -1,0 +1,178 @@
+/*
+ * agents/deliver.c: the inbox side of a session.
+ *
+ * For each Deliver: verify the broker's receipt, decode the envelope, check
+ * we are a recipient, verify the sender's signature against the directory,
+ * open our view and check the payload decodes for its type. Then one
+ * fsync'd store transaction, then Ack. So:
+ *  - exactly once to the application: the inbox is keyed by msg id; a
+ *    redelivery of a stored message is only acknowledged again;
+ *  - nothing is acknowledged before it is durable (a crash between store
+ *    and ack means a redelivery, which dedups);
+ *  - a delivery that fails any check is stored flagged unverified (content
+ *    never decrypted into the store), logged HAVEN-AGT-BADSIG, and acked so
+ *    it is not redelivered forever; a later verified delivery of the same
+ *    id replaces it (a forgery cannot squat on an id).
+ * Decrypted payloads are wiped; only the envelope as delivered is stored.
+ */
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haven/envelope.h"
+#include "payload.h"
+#include "session.h"
+#include "util.h"
+
+typedef struct check {
+	haven_envelope *env;
+	const char *why; /* NULL when everything verified */
+} check;
+
+static const char *
+open_and_check(haven__agent *a, const haven_envelope *env)
+{
+	char profile[HAVEN_CODE_MAX];
+	uint8_t *payload = NULL;
+	size_t plen = 0;
+	const char *why = NULL;
+
+	if (haven_envelope_open(env, a->keys, profile, &payload, &plen) !=
+	    HAVEN_OK) {
+		return ("open");
+	}
+	if (haven__agt_payload_check(env->hdr.type, payload,
+	    plen) != HAVEN_OK) {
+		why = "content";
+	}
+	sodium_memzero(payload, plen);
+	free(payload);
+	return (why);
+}
+
+static void
+verify(haven__agent *a, const haven_frame *f, check *c)
+{
+	const haven_receipt *r = &f->receipt;
+
+	if (haven_envelope_decode(&c->env, f->envelope, f->envelope_len) !=
+	    HAVEN_OK) {
+		c->env = NULL;
+		c->why = "decode";
+	} else if (haven__agent_receipt_verify(a, r) != HAVEN_OK) {
+		c->why = "receipt";
+	} else if (memcmp(c->env->hdr.msg_id, r->msg_id,
+	    HAVEN_MSGID_BYTES) != 0) {
+		c->why = "receipt-mismatch";
+	} else if (!haven_header_has_recipient(&c->env->hdr, a->cfg.agency)) {
+		c->why = "not-recipient";
+	} else if (haven_envelope_verify(c->env, a->dir) != HAVEN_OK) {
+		c->why = "signature";
+	} else {
+		c->why = open_and_check(a, c->env);
+	}
+}
+
+static haven_err
+store(haven__session *s, const uint8_t *id, const haven_frame *f,
+    bool verified)
+{
+	haven__inbox_rec rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.verified = verified;
+	rec.envelope = f->envelope;
+	rec.envelope_len = f->envelope_len;
+	rec.has_receipt = true;
+	rec.receipt = f->receipt;
+	rec.received_ms = haven__now_ms();
+	return (haven__agt_store_inbox_put(s->a->store, id, &rec));
+}
+
+/*
+ * Test-only fault: HAVEN_TEST_FAULT=agent-kill-after-store makes the agent
+ * die by SIGKILL right after a new record is committed and before its Ack,
+ * the one crash window that cannot be hit reliably from outside. It only
+ * ever makes the agent crash, never changes what is stored or sent.
+ */
+static void
+fault_after_store(void)
+{
+	const char *f = getenv("HAVEN_TEST_FAULT");
+
+	if (f != NULL && strcmp(f, "agent-kill-after-store") == 0) {
+		(void) raise(SIGKILL);
+	}
+}
+
+static haven_err
+ack(haven__session *s, const uint8_t *id, const uint8_t *rid)
+{
+	haven_err rv = haven__agt_client_ack(s->a->cl, id);
+
+	if (rv == HAVEN_OK && memcmp(id, rid, HAVEN_MSGID_BYTES) != 0) {
+		rv = haven__agt_client_ack(s->a->cl, rid);
+	}
+	return (rv);
+}
+
+/* Count the outcome, then acknowledge: the record is durable by now. */
+static void
+settled(haven__session *s, haven_err rv, const check *c, const uint8_t *id,
+    const haven_frame *f)
+{
+	char hex[33];
+
+	if (rv == HAVEN_EEXIST) {
+		s->duplicates++;
+	} else if (c->why != NULL) {
+		s->unverified++;
+	} else {
+		s->delivered++;
+		haven__agt_log("HAVEN-AGT-INBOX", "msg=%s type=%s from=%s",
+		    haven__agt_idhex(hex, id),
+		    haven_msg_type_name(c->env->hdr.type), c->env->hdr.sender);
+	}
+	if (ack(s, id, f->receipt.msg_id) != HAVEN_OK) {
+		haven__agt_log("HAVEN-AGT-ACKFAIL", "msg=%s",
+		    haven__agt_idhex(hex, id));
+	}
+}
+
+haven_err
+haven__agt_deliver_on_frame(haven__session *s, const haven_frame *f)
+{
+	const uint8_t *id = f->receipt.msg_id;
+	check c = { NULL, NULL };
+	char hex[33];
+	haven_err rv;
+
+	if (f->envelope == NULL || f->envelope_len == 0) {
+		haven__agt_log("HAVEN-AGT-BADFRAME",
+		    "deliver without envelope");
+		return (HAVEN_OK);
+	}
+	verify(s->a, f, &c);
+	if (c.env != NULL) {
+		id = c.env->hdr.msg_id;
+	}
+	if (c.why != NULL) {
+		haven__agt_log("HAVEN-AGT-BADSIG", "msg=%s reason=%s",
+		    haven__agt_idhex(hex, id), c.why);
+	}
+	rv = store(s, id, f, c.why == NULL);
+	if (rv == HAVEN_OK) {
+		fault_after_store();
+	}
+	if (rv == HAVEN_OK || rv == HAVEN_EEXIST) {
+		settled(s, rv, &c, id, f);
+		rv = HAVEN_OK;
+	} else {
+		s->store_failed++;
+		haven__agt_log("HAVEN-AGT-STOREFAIL", "msg=%s code=%s",
+		    haven__agt_idhex(hex, id), haven_err_name(rv));
+	}
+	haven_envelope_destroy(&c.env);
+	return (rv);
+}

@@ -1,0 +1,118 @@
+/*
+ * agents/out.c: exit codes, error lines, JSON documents (see out.h).
+ */
+#include "out.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "haven/calendar.h"
+#include "util.h"
+
+int
+haven__agt_exit_code(haven_err rv)
+{
+	switch (rv) {
+	case HAVEN_OK:
+		return (HAVEN__EXIT_OK);
+	case HAVEN_EINVAL:
+	case HAVEN_EVALIDATE:
+	case HAVEN_EPOLICY:
+	case HAVEN_EMSGSIZE:
+		return (HAVEN__EXIT_REFUSED);
+	default:
+		return (HAVEN__EXIT_ERROR);
+	}
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	return (s != NULL && s[0] != '\0' ? json_string(s) : json_null());
+}
+
+int
+haven__agt_out_fail(const haven__out *o, haven_err rv, int exit_code,
+    const char *field, const char *rule, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	json_t *doc, *err;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (exit_code < 0) {
+		exit_code = haven__agt_exit_code(rv);
+	}
+	(void) fprintf(stderr, "haven-agent: %s: %s%s%s%s%s%s (%s)\n",
+	    o->cmd != NULL ? o->cmd : "error", field != NULL ? field : "",
+	    field != NULL ? ": " : "", why, rule != NULL ? " [rule " : "",
+	    rule != NULL ? rule : "", rule != NULL ? "]" : "",
+	    haven_err_name(rv));
+	if (o->json) {
+		err = json_pack("{s:s, s:o, s:o, s:s}", "code",
+		    haven_err_name(rv), "field", str_or_null(field), "rule",
+		    str_or_null(rule), "reason", why);
+		doc = json_pack("{s:b, s:s, s:o}", "ok", 0, "command",
+		    o->cmd != NULL ? o->cmd : "", "error", err);
+		haven__agt_out_json(doc);
+	}
+	return (exit_code);
+}
+
+void
+haven__agt_out_json(json_t *doc)
+{
+	if (doc == NULL) {
+		(void) fprintf(stderr, "haven-agent: out of memory\n");
+		return;
+	}
+	(void) json_dumpf(doc, stdout, JSON_COMPACT | JSON_ENSURE_ASCII);
+	(void) fputc('\n', stdout);
+	(void) fflush(stdout);
+	json_decref(doc);
+}
+
+void
+haven__agt_log(const char *id, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	(void) fprintf(stderr, "haven-agent: %s %s\n", id, line);
+}
+
+const char *
+haven__agt_idhex(char *buf, const uint8_t id[HAVEN_MSGID_BYTES])
+{
+	haven__hex_encode(buf, id, HAVEN_MSGID_BYTES);
+	return (buf);
+}
+
+const char *
+haven__agt_timestr(char *buf, size_t len, int64_t ms)
+{
+	if (ms == 0) {
+		(void) snprintf(buf, len, "-");
+	} else {
+		haven_time_format(ms, buf, len);
+	}
+	return (buf);
+}
+
+json_t *
+haven__agt_json_time(int64_t ms)
+{
+	char buf[40];
+
+	if (ms == 0) {
+		return (json_null());
+	}
+	haven_time_format(ms, buf, sizeof(buf));
+	return (json_string(buf));
+}

@@ -1,0 +1,284 @@
+/*
+ * broker/handle.c: what the broker does with each frame an agent sends.
+ *
+ * Identity is the ZAP User-Id of the payload frame only (never the routing
+ * id or any field the peer sets), and it is re-checked against the CURRENT
+ * directory on every frame: a revoked agency gets an Error (EREVOKED) and
+ * nothing it sends is accepted, even on a connection opened before the
+ * revocation. Frames are dispatched through a {kind, handler} table; kinds
+ * an agent must not send are answered with an Error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "admit.h"
+#include "haven/envelope.h"
+#include "log.h"
+#include "loop.h"
+#include "util.h"
+
+typedef haven_err (*handler_fn)(haven_pass_ctx *p, haven_item *it,
+    const haven_frame *f);
+
+haven_err
+haven__send_error(haven_broker *b, const uint8_t *rid, size_t rid_len,
+    haven_err code, const char *reason)
+{
+	haven_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = HAVEN_FRAME_ERROR;
+	f.error_code = (uint32_t) code;
+	haven__bcopy(f.error_reason, sizeof(f.error_reason), reason);
+	return (haven__outbox_add(&b->out, rid, rid_len, &f));
+}
+
+static haven_err
+reply(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	return (haven__outbox_add(&p->b->out, it->rid, it->rid_len, f));
+}
+
+static haven_err
+on_hello(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	haven_session *s = NULL;
+	haven_frame c;
+	uint64_t n = 0;
+	haven_err rv;
+
+	if ((rv = haven__sessions_hello(&p->b->sessions, it->rid, it->rid_len,
+	    it->identity, f->credit, p->mono_ms, &s)) != HAVEN_OK) {
+		return (rv == HAVEN_ENOMEM ? rv : HAVEN_OK);
+	}
+	if ((rv = haven__store_queue_count(p->b->store, p->txn, it->identity,
+	    &n)) != HAVEN_OK) {
+		return (rv);
+	}
+	memset(&c, 0, sizeof(c));
+	c.kind = HAVEN_FRAME_CREDIT;
+	c.credit = n > UINT32_MAX ? UINT32_MAX : (uint32_t) n;
+	return (reply(p, it, &c));
+}
+
+/* Degraded pass: refuse without touching the store. */
+static haven_err
+refuse_submit(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	haven_envelope *env = NULL;
+	haven_frame r;
+	char hex[2 * HAVEN_MSGID_BYTES + 1] = "-";
+
+	memset(&r, 0, sizeof(r));
+	r.kind = HAVEN_FRAME_REJECT;
+	r.reject.code = (uint32_t) p->refuse_code;
+	(void) snprintf(r.reject.reason, sizeof(r.reject.reason),
+	    "broker store unavailable: try again later");
+	if (haven_envelope_decode(&env, f->envelope, f->envelope_len) ==
+	    HAVEN_OK) {
+		memcpy(r.reject.msg_id, env->hdr.msg_id, HAVEN_MSGID_BYTES);
+		haven__msgid_hex(hex, env->hdr.msg_id);
+		haven_envelope_destroy(&env);
+	}
+	haven__blog("HAVEN-BRK-REJECT", "code=%s rule=- sender=%s msg=%s",
+	    haven_err_name(p->refuse_code), it->identity, hex);
+	return (reply(p, it, &r));
+}
+
+static haven_err
+on_submit(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	haven_admit_result res;
+	haven_frame r;
+	haven_err rv;
+
+	if (p->mode != HAVEN_PASS_FULL) {
+		return (refuse_submit(p, it, f));
+	}
+	if ((rv = haven__admit(p->b, p->txn, it->identity, f->envelope,
+	    f->envelope_len, p->now_ms, &res)) != HAVEN_OK) {
+		return (rv);
+	}
+	memset(&r, 0, sizeof(r));
+	if (res.kind == HAVEN_ADMIT_REJECTED) {
+		r.kind = HAVEN_FRAME_REJECT;
+		r.reject = res.reject;
+	} else {
+		r.kind = HAVEN_FRAME_RECEIPT;
+		r.receipt = res.receipt;
+	}
+	if (res.kind == HAVEN_ADMIT_DUPLICATE) {
+		char hex[2 * HAVEN_MSGID_BYTES + 1];
+		haven__msgid_hex(hex, res.receipt.msg_id);
+		haven__blog("HAVEN-BRK-DUPLICATE", "sender=%s msg=%s",
+		    it->identity, hex);
+	}
+	for (size_t i = 0; res.kind == HAVEN_ADMIT_ACCEPTED &&
+	    i < res.meta.n_recipients; i++) {
+		haven__sessions_wake(&p->b->sessions, res.meta.recipients[i]);
+	}
+	return (reply(p, it, &r));
+}
+
+static haven_err
+audit_ack(haven_pass_ctx *p, const char *agency,
+    const uint8_t id[HAVEN_MSGID_BYTES])
+{
+	haven_audit_entry e;
+	haven_msgmeta m;
+
+	memset(&e, 0, sizeof(e));
+	e.event = HAVEN_AUDIT_ACK;
+	haven__bcopy(e.actor, sizeof(e.actor), agency);
+	e.has_msg = true;
+	memcpy(e.msg_id, id, HAVEN_MSGID_BYTES);
+	if (haven__store_msgmeta_get(p->b->store, p->txn, id, &m) ==
+	    HAVEN_OK) {
+		e.type = m.type;
+	}
+	e.n_recipients = 1;
+	haven__bcopy(e.recipients[0], HAVEN_ID_MAX, agency);
+	return (haven__audit(p->b, p->txn, &e, NULL, NULL));
+}
+
+static haven_err
+on_ack(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	char hex[2 * HAVEN_MSGID_BYTES + 1];
+	haven_err rv;
+
+	haven__msgid_hex(hex, f->msg_id);
+	if (p->mode == HAVEN_PASS_NOWRITE) {
+		haven__blog("HAVEN-BRK-ACK-DEFERRED", "agency=%s msg=%s",
+		    it->identity, hex);
+		return (HAVEN_OK);
+	}
+	rv = haven__store_ack(p->b->store, p->txn, it->identity, f->msg_id);
+	if (rv == HAVEN_ENOTFOUND) {
+		haven__blog("HAVEN-BRK-ACK-IGNORED", "agency=%s msg=%s",
+		    it->identity, hex);
+		return (HAVEN_OK);
+	}
+	if (rv != HAVEN_OK || (rv = audit_ack(p, it->identity, f->msg_id)) !=
+	    HAVEN_OK) {
+		return (rv);
+	}
+	haven__sessions_settle(&p->b->sessions, it->identity, f->msg_id);
+	haven__blog("HAVEN-BRK-ACK", "agency=%s msg=%s", it->identity, hex);
+	return (HAVEN_OK);
+}
+
+static haven_err
+on_heartbeat(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	haven_frame h;
+
+	(void) f;
+	memset(&h, 0, sizeof(h));
+	h.kind = HAVEN_FRAME_HEARTBEAT;
+	h.now_ms = p->now_ms;
+	return (reply(p, it, &h));
+}
+
+static const struct {
+	haven_frame_kind kind;
+	handler_fn fn;
+} handlers[] = {
+	{HAVEN_FRAME_HELLO, on_hello},
+	{HAVEN_FRAME_SUBMIT, on_submit},
+	{HAVEN_FRAME_ACK, on_ack},
+	{HAVEN_FRAME_HEARTBEAT, on_heartbeat},
+};
+
+/* A frame refused before dispatch: Error to the peer, REJECT audited. */
+static haven_err
+refuse_frame(haven_pass_ctx *p, haven_item *it, haven_err code)
+{
+	haven_reject rj;
+	haven_err rv;
+
+	if ((rv = haven__send_error(p->b, it->rid, it->rid_len, code,
+	    "frame refused")) != HAVEN_OK) {
+		return (rv);
+	}
+	memset(&rj, 0, sizeof(rj));
+	rj.code = (uint32_t) code;
+	(void) snprintf(rj.rule, sizeof(rj.rule), "frame");
+	if (p->mode == HAVEN_PASS_NOWRITE) {
+		return (HAVEN_OK);
+	}
+	return (haven__admit_audit_reject(p->b, p->txn, it->identity, &rj,
+	    NULL, false));
+}
+
+/* Identity gate: known, active agency in the current directory. */
+static bool
+identity_ok(haven_pass_ctx *p, haven_item *it, haven_err *code)
+{
+	const haven_agency *a;
+
+	if (it->identity[0] == '\0') {
+		*code = HAVEN_EAUTH;
+		return (false);
+	}
+	a = haven_directory_find(p->b->dir, it->identity);
+	if (a == NULL || a->revoked) {
+		*code = HAVEN_EREVOKED;
+		return (false);
+	}
+	return (true);
+}
+
+static void
+touch(haven_pass_ctx *p, haven_item *it)
+{
+	haven_session *s = haven__sessions_find(&p->b->sessions, it->rid,
+	    it->rid_len);
+
+	if (s != NULL && strcmp(s->agency, it->identity) == 0) {
+		s->last_seen_ms = p->mono_ms;
+	}
+}
+
+static haven_err
+dispatch(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
+{
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++) {
+		if (handlers[i].kind == f->kind) {
+			return (handlers[i].fn(p, it, f));
+		}
+	}
+	return (refuse_frame(p, it, HAVEN_EINVAL));
+}
+
+haven_err
+haven__handle_item(haven_pass_ctx *p, haven_item *it)
+{
+	size_t len = zmq_msg_size(&it->msg);
+	haven_frame f;
+	haven_err code, rv;
+
+	if (!identity_ok(p, it, &code)) {
+		haven__blog("HAVEN-BRK-DENIED", "code=%s agency=%s",
+		    haven_err_name(code), it->identity[0] ? it->identity : "-");
+		return (haven__send_error(p->b, it->rid, it->rid_len, code,
+		    "not authorised"));
+	}
+	touch(p, it);
+	if (it->bad_parts) {
+		return (refuse_frame(p, it, HAVEN_EDECODE));
+	}
+	if (len > p->b->cfg.max_frame_bytes) {
+		return (refuse_frame(p, it, HAVEN_EMSGSIZE));
+	}
+	rv = haven_frame_decode(&f, zmq_msg_data(&it->msg), len);
+	if (rv == HAVEN_ENOMEM) {
+		return (rv);
+	}
+	if (rv != HAVEN_OK) {
+		return (refuse_frame(p, it, rv));
+	}
+	rv = dispatch(p, it, &f);
+	haven_frame_release(&f);
+	return (rv);
+}

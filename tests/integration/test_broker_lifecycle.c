@@ -1,0 +1,404 @@
+/*
+ * tests/integration/test_broker_lifecycle.c: the real haven-broker across
+ * its life: refusing to start on bad input, revocation at the handshake and
+ * on a live connection, store-and-forward across restarts, redelivery of
+ * unacknowledged messages, and a store that fills up.
+ *
+ * Each test makes its own throw-away partnership (deploy/demo/
+ * partnership.sh), so they can stop, restart and reconfigure the broker.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+
+#include "test_broker_client.h"
+
+static int
+setup(void **state)
+{
+	hv_partnership *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || sodium_init() < 0 || hv_partnership_create(p) != 0) {
+		free(p);
+		return (-1);
+	}
+	*state = p;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	hv_partnership *p = *state;
+
+	hv_partnership_destroy(p);
+	free(p);
+	return (0);
+}
+
+static int
+run_broker(hv_partnership *p, bool check)
+{
+	const char *args[] = {"--config", hv_path(p, "broker.json"),
+	    check ? "--check" : NULL, NULL};
+
+	return (hv_run(p, "haven-broker", args, 30000, NULL));
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	uint8_t *buf = NULL;
+
+	assert_int_equal(haven__read_file(path, 64u << 20, &buf, len),
+	    HAVEN_OK);
+	return ((char *) buf);
+}
+
+static void
+put_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The broker refuses with exit 2 and its log names `what`. */
+static void
+expect_refused(hv_partnership *p, const char *what)
+{
+	char *log;
+	size_t len;
+
+	(void) unlink(hv_path(p, "haven-broker.log"));
+	assert_int_equal(run_broker(p, true), 2);
+	assert_int_equal(run_broker(p, false), 2);
+	log = slurp(hv_path(p, "haven-broker.log"), &len);
+	assert_non_null(strstr(log, "HAVEN-BRK-REFUSED"));
+	if (strstr(log, what) == NULL) {
+		fail_msg("log does not name '%s':\n%s", what, log);
+	}
+	assert_null(strstr(log, "HAVEN-BRK-READY"));
+	free(log);
+}
+
+static void
+test_refuses_bad_documents(void **state)
+{
+	hv_partnership *p = *state;
+	char *dir, *pol, *json, *tampered;
+	size_t dlen, plen, jlen;
+
+	assert_int_equal(run_broker(p, true), 0);
+	dir = slurp(hv_path(p, "directory.signed"), &dlen);
+	pol = slurp(hv_path(p, "policy.signed"), &plen);
+	json = slurp(hv_path(p, "directory.json"), &jlen);
+	/* Unsigned: the JSON source where the signed form should be. */
+	put_file(hv_path(p, "directory.signed"), json, jlen);
+	expect_refused(p, "directory");
+	/* Tampered: one byte of the signed directory flipped. */
+	tampered = malloc(dlen > plen ? dlen : plen);
+	assert_non_null(tampered);
+	memcpy(tampered, dir, dlen);
+	tampered[dlen / 2] ^= 0x20;
+	put_file(hv_path(p, "directory.signed"), tampered, dlen);
+	expect_refused(p, "directory");
+	put_file(hv_path(p, "directory.signed"), dir, dlen);
+	assert_int_equal(run_broker(p, true), 0);
+	/* Tampered policy. */
+	memcpy(tampered, pol, plen);
+	tampered[plen / 2] ^= 0x20;
+	put_file(hv_path(p, "policy.signed"), tampered, plen);
+	expect_refused(p, "policy");
+	put_file(hv_path(p, "policy.signed"), pol, plen);
+	/* Nothing was started, nothing audited. */
+	assert_int_equal(access(hv_path(p, "broker-data/data.mdb"), F_OK), -1);
+	free(tampered);
+	free(json);
+	free(pol);
+	free(dir);
+}
+
+static void
+test_refuses_bad_config(void **state)
+{
+	hv_partnership *p = *state;
+	char *cfg, *bad, *log;
+	size_t len;
+
+	cfg = slurp(hv_path(p, "broker.json"), &len);
+	bad = malloc(len + 64);
+	assert_non_null(bad);
+	(void) snprintf(bad, len + 64, "{\"colour\": 1,%s", cfg + 1);
+	assert_int_equal(hv_write(p, "broker.json", bad), 0);
+	(void) unlink(hv_path(p, "haven-broker.log"));
+	assert_int_equal(run_broker(p, false), 2);
+	log = slurp(hv_path(p, "haven-broker.log"), &len);
+	assert_non_null(strstr(log, "HAVEN-BRK-CONFIG-REFUSED"));
+	assert_non_null(strstr(log, "colour"));
+	free(log);
+	assert_int_equal(hv_write(p, "broker.json", cfg), 0);
+	free(bad);
+	free(cfg);
+}
+
+static void
+test_refuses_stale_directory(void **state)
+{
+	hv_partnership *p = *state;
+	const char *sign[] = {"directory", "sign", "--dir",
+	    hv_path(p, "directory.json"), "--admin-key",
+	    hv_path(p, "admin.key"), "--out", hv_path(p, "directory.signed"),
+	    NULL};
+	char *old;
+	size_t len;
+
+	old = slurp(hv_path(p, "directory.signed"), &len);
+	assert_int_equal(hv_run(p, "havenctl", sign, 30000, NULL), 0);
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(hv_broker_stop(p), 0);
+	/* The older (validly signed) directory comes back: refused. */
+	put_file(hv_path(p, "directory.signed"), old, len);
+	expect_refused(p, "stale");
+	free(old);
+}
+
+static void
+submit_ok(bc_client *c, const bc_msg *m, uint8_t id[HAVEN_MSGID_BYTES])
+{
+	uint8_t *env = NULL;
+	size_t len = 0;
+	haven_frame r;
+
+	assert_int_equal(bc_seal(c, m, &env, &len, id), 0);
+	assert_int_equal(bc_submit(c, env, len, &r), 0);
+	if (r.kind != HAVEN_FRAME_RECEIPT) {
+		fail_msg("not accepted: kind %d code %s", r.kind,
+		    haven_err_name((haven_err) r.reject.code));
+	}
+	haven_frame_release(&r);
+	free(env);
+}
+
+static void
+expect_deliver(bc_client *c, const uint8_t id[HAVEN_MSGID_BYTES],
+    int timeout_ms)
+{
+	haven_frame d;
+	haven_envelope *e = NULL;
+
+	assert_int_equal(bc_expect(c, HAVEN_FRAME_DELIVER, &d, timeout_ms), 0);
+	assert_int_equal(haven_envelope_decode(&e, d.envelope, d.envelope_len),
+	    HAVEN_OK);
+	assert_memory_equal(e->hdr.msg_id, id, HAVEN_MSGID_BYTES);
+	haven_envelope_destroy(&e);
+	haven_frame_release(&d);
+}
+
+static void
+revoke_school(hv_partnership *p)
+{
+	const char *args[] = {"directory", "revoke", "--dir",
+	    hv_path(p, "directory.json"), "school.urn.110123", NULL};
+
+	assert_int_equal(hv_run(p, "havenctl", args, 30000, NULL), 0);
+	assert_int_equal(hv_broker_reload(p), 0);
+	assert_true(bc_log_wait(p, "HAVEN-BRK-REVOKE agency=school.urn.110123",
+	    5000));
+}
+
+static void
+test_revocation(void **state)
+{
+	hv_partnership *p = *state;
+	bc_msg m = {.type = HAVEN_MSG_OE_NOTIFICATION,
+	    .recipients = {"school.urn.110123"}, .n = 1,
+	    .profile = "oe.setting", .payload = "x"};
+	bc_msg rr = {.type = HAVEN_MSG_OE_RECEIPT,
+	    .recipients = {"police.cambs"}, .n = 1, .profile = "oe.receipt",
+	    .payload = "read"};
+	bc_audit_q rev = {HAVEN_AUDIT_REVOKE, NULL, -1, "school.urn.110123",
+	    NULL};
+	bc_audit_q af = {HAVEN_AUDIT_AUTH_FAIL, NULL, HAVEN_EREVOKED,
+	    "school.urn.110123", NULL};
+	bc_audit_q sub = {HAVEN_AUDIT_SUBMIT, NULL, -1, NULL, NULL};
+	bc_client police, school, again;
+	uint8_t id[16], rid[16], *env = NULL;
+	size_t len = 0;
+	uint32_t queued = 0;
+	haven_frame f;
+
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
+	assert_int_equal(bc_open(&school, p, "school.urn.110123"), 0);
+	assert_int_equal(bc_hello(&school, 4, &queued), 0);
+	submit_ok(&police, &m, id);
+	expect_deliver(&school, id, 5000);
+
+	revoke_school(p);
+	assert_true(bc_audit_wait(p, &rev, 3000) >= 1);
+	/* The live connection: every frame answered EREVOKED. */
+	memset(&f, 0, sizeof(f));
+	f.kind = HAVEN_FRAME_HELLO;
+	f.credit = 4;
+	assert_int_equal(bc_send(&school, &f), 0);
+	assert_int_equal(bc_expect(&school, HAVEN_FRAME_ERROR, &f, 5000), 0);
+	assert_int_equal(f.error_code, HAVEN_EREVOKED);
+	rr.reply_to = id;
+	assert_int_equal(bc_seal(&school, &rr, &env, &len, rid), 0);
+	assert_int_equal(bc_submit(&school, env, len, &f), 0);
+	assert_int_equal(f.kind, HAVEN_FRAME_ERROR);
+	assert_int_equal(f.error_code, HAVEN_EREVOKED);
+	sub.msg_id = rid;
+	assert_int_equal(bc_audit_count(p, &sub), 0);
+	free(env);
+	/* A new handshake: no reply at all, AUTH_FAIL audited. */
+	assert_int_equal(bc_open(&again, p, "school.urn.110123"), 0);
+	memset(&f, 0, sizeof(f));
+	f.kind = HAVEN_FRAME_HELLO;
+	(void) bc_send(&again, &f);
+	assert_int_equal(bc_recv(&again, &f, 1500), -1);
+	assert_true(bc_audit_wait(p, &af, 3000) >= 1);
+	/* Nothing more is routed to it. */
+	assert_int_equal(bc_seal(&police, &m, &env, &len, id), 0);
+	assert_int_equal(bc_submit(&police, env, len, &f), 0);
+	assert_int_equal(f.kind, HAVEN_FRAME_REJECT);
+	assert_int_equal(f.reject.code, HAVEN_EPOLICY);
+	sub.msg_id = id;
+	assert_int_equal(bc_audit_count(p, &sub), 0);
+	free(env);
+	bc_close(&again);
+	bc_close(&school);
+	bc_close(&police);
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_true(bc_audit_verifies(p));
+}
+
+static void
+test_store_forward_and_redelivery(void **state)
+{
+	hv_partnership *p = *state;
+	bc_msg m = {.type = HAVEN_MSG_OE_NOTIFICATION,
+	    .recipients = {"school.urn.110456"}, .n = 1,
+	    .profile = "oe.setting", .payload = "offline"};
+	bc_client police, school;
+	uint8_t id[16];
+	uint32_t queued = 0;
+	haven_frame f;
+
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
+	submit_ok(&police, &m, id);
+	bc_close(&police);
+	/* Restart (clean) and crash (SIGKILL): the message survives both. */
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_int_equal(hv_broker_start(p), 0);
+	hv_broker_kill(p);
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open(&school, p, "school.urn.110456"), 0);
+	assert_int_equal(bc_hello(&school, 4, &queued), 0);
+	assert_int_equal(queued, 1);
+	expect_deliver(&school, id, 5000);
+	/* Not acknowledged: sent again after redeliver_ms (2 s here). */
+	assert_int_equal(bc_recv(&school, &f, 1000), -1);
+	expect_deliver(&school, id, 5000);
+	assert_int_equal(bc_ack(&school, id), 0);
+	assert_true(bc_log_wait(p, "HAVEN-BRK-ACK agency=school.urn.110456",
+	    3000));
+	assert_int_equal(bc_recv(&school, &f, 2500), -1);
+	bc_close(&school);
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open(&school, p, "school.urn.110456"), 0);
+	assert_int_equal(bc_hello(&school, 4, &queued), 0);
+	assert_int_equal(queued, 0);
+	bc_close(&school);
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_true(bc_audit_verifies(p));
+}
+
+/* A 1 MiB store fills up: submissions refused with EFULL, no crash, and
+ * the broker keeps answering and delivering what it already holds. */
+static void
+test_store_full(void **state)
+{
+	hv_partnership *p = *state;
+	bc_msg m = {.type = HAVEN_MSG_OE_NOTIFICATION,
+	    .recipients = {"school.urn.110123"}, .n = 1,
+	    .profile = "oe.setting"};
+	char *cfg, *small, *pay;
+	bc_client police, school;
+	uint8_t id[16], first[16], *env = NULL;
+	size_t len = 0, clen;
+	uint32_t queued = 0;
+	int accepted = 0, full = 0;
+	haven_frame f;
+
+	cfg = slurp(hv_path(p, "broker.json"), &clen);
+	small = strdup(cfg);
+	assert_non_null(small);
+	memcpy(strstr(small, "\"map_size_mb\": 1024"), "\"map_size_mb\":    1",
+	    19);
+	assert_int_equal(hv_write(p, "broker.json", small), 0);
+	assert_int_equal(hv_broker_start(p), 0);
+	pay = malloc(200 * 1024 + 1);
+	assert_non_null(pay);
+	memset(pay, 'p', 200 * 1024);
+	pay[200 * 1024] = '\0';
+	m.payload = pay;
+	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
+	for (int i = 0; i < 12 && full == 0; i++) {
+		assert_int_equal(bc_seal(&police, &m, &env, &len, id), 0);
+		assert_int_equal(bc_submit(&police, env, len, &f), 0);
+		if (f.kind == HAVEN_FRAME_RECEIPT && accepted++ == 0) {
+			memcpy(first, id, 16);
+		} else if (f.kind == HAVEN_FRAME_REJECT) {
+			assert_int_equal(f.reject.code, HAVEN_EFULL);
+			full++;
+		}
+		haven_frame_release(&f);
+		free(env);
+	}
+	assert_true(accepted >= 1);
+	assert_int_equal(full, 1);
+	assert_true(bc_log_wait(p, "HAVEN-BRK-FULL", 1000));
+	/* Still serving: the school gets what was stored before. */
+	assert_int_equal(bc_open(&school, p, "school.urn.110123"), 0);
+	assert_int_equal(bc_hello(&school, 1, &queued), 0);
+	assert_int_equal(queued, (uint32_t) accepted);
+	expect_deliver(&school, first, 5000);
+	bc_close(&school);
+	bc_close(&police);
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_true(bc_audit_verifies(p));
+	free(pay);
+	free(small);
+	free(cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_refuses_bad_documents,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_bad_config, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_stale_directory,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revocation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_forward_and_redelivery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_full, setup,
+		    teardown),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
