@@ -9,6 +9,7 @@
  */
 #include "agent.h"
 
+#include <sodium.h>
 #include <string.h>
 
 #include "util.h"
@@ -55,6 +56,43 @@ load_keys(haven__agent *a, int *ec)
 	return (HAVEN_OK);
 }
 
+static void
+file_id(const char *path, haven__file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &st) == 0) {
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+		id->size = st.st_size;
+		id->mtime = st.st_mtim;
+	}
+}
+
+static bool
+file_id_same(const haven__file_id *x, const haven__file_id *y)
+{
+	return (x->dev == y->dev && x->ino == y->ino && x->size == y->size &&
+	    x->mtime.tv_sec == y->mtime.tv_sec &&
+	    x->mtime.tv_nsec == y->mtime.tv_nsec);
+}
+
+/* The broker's current transport key from `dir`. */
+static haven_err
+broker_curve(const haven_directory *dir, uint8_t pk[HAVEN_KEY_BYTES])
+{
+	const haven_agency *b = haven_directory_find(dir, "broker");
+	const haven_agency_key *k = b != NULL ? haven_agency_key_current(b) :
+	    NULL;
+
+	if (k == NULL || b->revoked) {
+		return (HAVEN_EUNKNOWN);
+	}
+	memcpy(pk, k->curve_pk, HAVEN_KEY_BYTES);
+	return (HAVEN_OK);
+}
+
 static haven_err
 load_directory(haven__agent *a, int *ec)
 {
@@ -68,7 +106,9 @@ load_directory(haven__agent *a, int *ec)
 		    "cannot load the admin public key");
 		return (rv);
 	}
-	rv = haven_directory_load(&a->dir, a->cfg.directory, admin.sign_pk,
+	memcpy(a->admin_pk, admin.sign_pk, HAVEN_KEY_BYTES);
+	file_id(a->cfg.directory, &a->dir_file);
+	rv = haven_directory_load(&a->dir, a->cfg.directory, a->admin_pk,
 	    err, sizeof(err));
 	if (rv != HAVEN_OK) {
 		*ec = fail(a, rv, "directory", err[0] != '\0' ? err :
@@ -80,16 +120,11 @@ load_directory(haven__agent *a, int *ec)
 static haven_err
 broker_keys(haven__agent *a, int *ec)
 {
-	const haven_agency *b = haven_directory_find(a->dir, "broker");
-	const haven_agency_key *k = b != NULL ? haven_agency_key_current(b) :
-	    NULL;
-
-	if (k == NULL || b->revoked) {
+	if (broker_curve(a->dir, a->broker_curve_pk) != HAVEN_OK) {
 		*ec = fail(a, HAVEN_EUNKNOWN, "directory",
 		    "no current key for agency 'broker'");
 		return (HAVEN_EUNKNOWN);
 	}
-	memcpy(a->broker_curve_pk, k->curve_pk, HAVEN_KEY_BYTES);
 	return (HAVEN_OK);
 }
 
@@ -155,6 +190,52 @@ haven__agent_reconnect(haven__agent *a)
 {
 	haven__agt_client_close(&a->cl);
 	return (haven__agent_connect(a));
+}
+
+/* Take `nd` (verified) in place of the current directory. */
+static haven_err
+dir_swap(haven__agent *a, haven_directory **nd, bool *changed)
+{
+	uint8_t pk[HAVEN_KEY_BYTES];
+	haven_err rv;
+
+	if ((rv = broker_curve(*nd, pk)) != HAVEN_OK ||
+	    (rv = haven__agt_store_dir_version(a->store,
+	    haven_directory_version(*nd))) != HAVEN_OK) {
+		return (rv);
+	}
+	if (sodium_memcmp(pk, a->broker_curve_pk, HAVEN_KEY_BYTES) != 0) {
+		memcpy(a->broker_curve_pk, pk, HAVEN_KEY_BYTES);
+		haven__agt_client_close(&a->cl);
+	}
+	haven_directory_destroy(&a->dir);
+	a->dir = *nd;
+	*nd = NULL;
+	*changed = true;
+	return (HAVEN_OK);
+}
+
+haven_err
+haven__agent_dir_refresh(haven__agent *a, bool *changed)
+{
+	haven_directory *nd = NULL;
+	haven__file_id now;
+	char err[256] = "";
+	haven_err rv;
+
+	*changed = false;
+	file_id(a->cfg.directory, &now);
+	if (file_id_same(&now, &a->dir_file)) {
+		return (HAVEN_OK);
+	}
+	a->dir_file = now; /* a bad file is reported once, not every pass */
+	rv = haven_directory_load(&nd, a->cfg.directory, a->admin_pk, err,
+	    sizeof(err));
+	if (rv == HAVEN_OK) {
+		rv = dir_swap(a, &nd, changed);
+	}
+	haven_directory_destroy(&nd);
+	return (rv);
 }
 
 haven_err

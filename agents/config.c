@@ -1,12 +1,12 @@
 /*
- * agents/config.c: strict reader for the agent config (see config.h).
+ * agents/config.c: strict reader for the agent config (see agent_config.h).
  *
  * Table-driven: one row per key with its parser. The whole document is
  * refused on the first problem, naming the key, never echoing a value.
  * Paths must be absolute or relative without NUL; endpoint must be
  * tcp:// or ipc://. Nothing here opens the files the config names.
  */
-#include "config.h"
+#include "agent_config.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,14 @@
  *  - a delivery that fails any check is stored flagged unverified (content
  *    never decrypted into the store), logged HAVEN-AGT-BADSIG, and acked so
  *    it is not redelivered forever; a later verified delivery of the same
- *    id replaces it (a forgery cannot squat on an id).
+ *    id replaces it (a forgery cannot squat on an id);
+ *  - except when the sender's key is simply not in our directory (new
+ *    agency, rotated key, stale directory): that proves nothing, so it is
+ *    neither stored nor acked (HAVEN-AGT-UNKNOWNKEY) and the broker keeps
+ *    it until our directory is updated, instead of it being lost;
+ *  - the content must agree with the signed header and with us: an M1's
+ *    children are our pupils, an M2's our local authority's, an M3 is about
+ *    the message its header replies to (payload.h).
  * Decrypted payloads are wiped; only the envelope as delivered is stored.
  */
 #include <signal.h>
@@ -22,12 +29,13 @@
 
 #include "haven/envelope.h"
 #include "payload.h"
-#include "session.h"
+#include "agent_session.h"
 #include "util.h"
 
 typedef struct check {
 	haven_envelope *env;
 	const char *why; /* NULL when everything verified */
+	bool unknown_key; /* sender key not in our directory: cannot judge */
 } check;
 
 static const char *
@@ -42,12 +50,11 @@ open_and_check(haven__agent *a, const haven_envelope *env)
 	    HAVEN_OK) {
 		return ("open");
 	}
-	if (haven__agt_payload_check(env->hdr.type, payload,
+	if (haven__agt_payload_check(&env->hdr, a->cfg.agency, payload,
 	    plen) != HAVEN_OK) {
 		why = "content";
 	}
-	sodium_memzero(payload, plen);
-	free(payload);
+	haven__agt_free_wiped(payload, plen);
 	return (why);
 }
 
@@ -55,6 +62,7 @@ static void
 verify(haven__agent *a, const haven_frame *f, check *c)
 {
 	const haven_receipt *r = &f->receipt;
+	haven_err rv;
 
 	if (haven_envelope_decode(&c->env, f->envelope, f->envelope_len) !=
 	    HAVEN_OK) {
@@ -67,8 +75,9 @@ verify(haven__agent *a, const haven_frame *f, check *c)
 		c->why = "receipt-mismatch";
 	} else if (!haven_header_has_recipient(&c->env->hdr, a->cfg.agency)) {
 		c->why = "not-recipient";
-	} else if (haven_envelope_verify(c->env, a->dir) != HAVEN_OK) {
+	} else if ((rv = haven_envelope_verify(c->env, a->dir)) != HAVEN_OK) {
 		c->why = "signature";
+		c->unknown_key = rv == HAVEN_EUNKNOWN;
 	} else {
 		c->why = open_and_check(a, c->env);
 	}
@@ -140,11 +149,41 @@ settled(haven__session *s, haven_err rv, const check *c, const uint8_t *id,
 	}
 }
 
+/*
+ * The sender or its key generation is not in our directory (a new agency,
+ * a rotated key, our directory older than the broker's): that is not
+ * proof of forgery, and acking it as unverified would lose a genuine
+ * message for good. Leave it unacknowledged, so the broker keeps it and
+ * redelivers it once our directory is updated; only a message already in
+ * the inbox verified is acknowledged again.
+ */
+static haven_err
+defer_unknown(haven__session *s, const uint8_t *id, const check *c)
+{
+	bool verified = false, present = false;
+	char hex[33];
+	haven_err rv;
+
+	rv = haven__agt_store_inbox_has(s->a->store, id, &verified, &present);
+	haven__agt_idhex(hex, id);
+	if (rv == HAVEN_OK && verified) {
+		s->duplicates++;
+		if (haven__agt_client_ack(s->a->cl, id) != HAVEN_OK) {
+			haven__agt_log("HAVEN-AGT-ACKFAIL", "msg=%s", hex);
+		}
+		return (HAVEN_OK);
+	}
+	s->unknown_key++;
+	haven__agt_log("HAVEN-AGT-UNKNOWNKEY", "msg=%s from=%s gen=%u", hex,
+	    c->env->hdr.sender, (unsigned) c->env->hdr.sender_gen);
+	return (rv);
+}
+
 haven_err
 haven__agt_deliver_on_frame(haven__session *s, const haven_frame *f)
 {
 	const uint8_t *id = f->receipt.msg_id;
-	check c = { NULL, NULL };
+	check c = { NULL, NULL, false };
 	char hex[33];
 	haven_err rv;
 
@@ -156,6 +195,11 @@ haven__agt_deliver_on_frame(haven__session *s, const haven_frame *f)
 	verify(s->a, f, &c);
 	if (c.env != NULL) {
 		id = c.env->hdr.msg_id;
+	}
+	if (c.unknown_key) {
+		rv = defer_unknown(s, id, &c);
+		haven_envelope_destroy(&c.env);
+		return (rv);
 	}
 	if (c.why != NULL) {
 		haven__agt_log("HAVEN-AGT-BADSIG", "msg=%s reason=%s",

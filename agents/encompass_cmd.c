@@ -21,7 +21,7 @@
 #include "haven/encompass.h"
 #include "haven/envelope.h"
 #include "haven/pseudonym.h"
-#include "session.h"
+#include "agent_session.h"
 #include "util.h"
 
 #define LEGAL_BASIS "DAA2021-S49A"
@@ -98,8 +98,7 @@ load_incident(submit *s, const char *path)
 	}
 	rv = haven_incident_from_json(s->inc, (const char *) buf, len, field,
 	    sizeof(field), why, sizeof(why));
-	sodium_memzero(buf, len);
-	free(buf);
+	haven__agt_free_wiped(buf, len);
 	if (rv != HAVEN_OK) {
 		return (haven__agt_out_fail(&s->a->out, rv, 2,
 		    field[0] != '\0' ?
@@ -218,10 +217,7 @@ build_one(submit *s, size_t i, uint64_t seq)
 		    s->a->dir, &s->msgs[i].env, &s->msgs[i].env_len, err,
 		    sizeof(err));
 	}
-	if (payload != NULL) {
-		sodium_memzero(payload, plen);
-		free(payload);
-	}
+	haven__agt_free_wiped(payload, plen);
 	if (rv != HAVEN_OK) {
 		return (haven__agt_out_fail(&s->a->out, rv, 1, "recipient",
 		    NULL,
@@ -281,15 +277,21 @@ children_json(const haven_oe_item *it)
 	return (arr);
 }
 
+/* RECEIPTED is only ever set for a receipt whose broker signature and
+ * envelope hash were checked (send.c), hence signature_verified. */
 static json_t *
 result_json(const haven__wait *w)
 {
+	char eh[2 * HAVEN_HASH_BYTES + 1];
+
 	if (w->state == HAVEN__W_RECEIPTED) {
-		return (json_pack("{s:s, s:{s:I, s:o, s:I}}", "status",
-		    "receipted", "receipt", "audit_seq",
-		    (json_int_t) w->receipt.audit_seq, "accepted",
-		    haven__agt_json_time(w->receipt.accepted_ms), "accepted_ms",
-		    (json_int_t) w->receipt.accepted_ms));
+		haven__hex_encode(eh, w->receipt.entry_hash, HAVEN_HASH_BYTES);
+		return (json_pack("{s:s, s:{s:I, s:s, s:o, s:I, s:b}}",
+		    "status", "receipted", "receipt", "audit_seq",
+		    (json_int_t) w->receipt.audit_seq, "entry_hash", eh,
+		    "accepted", haven__agt_json_time(w->receipt.accepted_ms),
+		    "accepted_ms", (json_int_t) w->receipt.accepted_ms,
+		    "signature_verified", 1));
 	}
 	if (w->state == HAVEN__W_REJECTED) {
 		return (json_pack("{s:s, s:{s:s, s:s, s:s}}", "status",

@@ -142,11 +142,9 @@ content_json(haven__agent *a, const haven_envelope *env, const char **why)
 		*why = "the content cannot be rendered";
 	}
 	if (text != NULL) {
-		sodium_memzero(text, strlen(text));
-		free(text);
+		haven__agt_free_wiped(text, strlen(text));
 	}
-	sodium_memzero(payload, plen);
-	free(payload);
+	haven__agt_free_wiped(payload, plen);
 	return (o);
 }
 
@@ -246,8 +244,7 @@ print_show_text(const json_t *doc)
 	}
 	if ((txt = json_dumps(c, JSON_INDENT(2))) != NULL) {
 		(void) printf("Content\n%s\n", txt);
-		sodium_memzero(txt, strlen(txt));
-		free(txt);
+		haven__agt_free_wiped(txt, strlen(txt));
 	}
 }
 

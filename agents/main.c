@@ -28,26 +28,41 @@ typedef struct cmd {
 static const cmd cmds[] = {
 	{ "encompass", "submit", 1, false, haven__agt_cmd_encompass_submit,
 	    "encompass submit INCIDENT.json",
-	    "Validate a police incident, send one Operation Encompass message\n"
-	    "per school (M1), local authority EHE officer (M2) and, for a\n"
-	    "child whose setting is unknown, an escalation to the SPOC (M4).\n"
-	    "Prints each message with its broker receipt, reject or pending.\n"
+	    "Validate a police incident (R2 ages, fields), then send one\n"
+	    "Operation Encompass message per school (M1), per local authority\n"
+	    "EHE officer (M2) and, for a child whose setting is unknown, not a\n"
+	    "school or revoked, an escalation to the SPOC (M4). Everything is\n"
+	    "written to the outbox before anything is sent.\n"
+	    "Prints one entry per message: id, type, recipient, children (by\n"
+	    "index in the incident, never names), deadline, and the broker's\n"
+	    "signed receipt (audit_seq, accepted), REJECTED, or PENDING (not\n"
+	    "sent as far as anyone can prove; 'sync' or 'run' resends it).\n"
 	    "Exit 0 all receipted, 2 input or a rule refused, 1 otherwise." },
 	{ "sync", NULL, 0, false, haven__agt_cmd_sync, "sync",
-	    "Connect, resend pending outbox entries, take every queued\n"
-	    "delivery into the inbox, then exit." },
+	    "Connect, resend pending outbox entries (the stored bytes), take\n"
+	    "every queued delivery into the inbox, then exit.\n"
+	    "Exit 0 when the broker's queue drained and the outbox holds\n"
+	    "nothing pending; 1 otherwise (within timeout_ms of no progress)." },
 	{ "run", NULL, 0, false, haven__agt_cmd_run, "run",
 	    "Stay connected: take deliveries, resend pending outbox entries,\n"
-	    "reconnect as needed, until SIGTERM or SIGINT." },
+	    "reload the directory file when it changes, reconnect when the\n"
+	    "broker is silent or restarts, until SIGTERM or SIGINT (exit 0)." },
 	{ "inbox", NULL, 0, false, haven__agt_cmd_inbox, "inbox",
-	    "List the inbox: id, type, sender, received, deadline, read." },
+	    "List the inbox: id, type, sender, received, deadline, read or\n"
+	    "UNREAD, and UNVERIFIED for a message that failed verification." },
 	{ "show", NULL, 1, false, haven__agt_cmd_show, "show MSGID",
-	    "Show one message's content and provenance (signature, broker\n"
-	    "receipt). An unverified message's content is never shown." },
+	    "Show one message's decrypted content and its provenance: sender\n"
+	    "and key generation, signature verified (now and on receipt), the\n"
+	    "broker receipt (audit_seq, accepted, signature verified).\n"
+	    "An unverified message's content is never shown (exit 1).\n"
+	    "Exit 2 for an id not in the inbox." },
 	{ "read", NULL, 1, true, haven__agt_cmd_read,
 	    "read MSGID --reader STAFFREF --role DSL|DDSL|EHE-OFFICER",
 	    "Record that a member of staff opened a notification and send the\n"
-	    "read receipt (M3) to the sender." },
+	    "read receipt (M3) to the sender, through the outbox.\n"
+	    "STAFFREF is a staff reference (letters, digits, '.', '_', '-'),\n"
+	    "never a name. Exit 2 if already read, unverified or unknown;\n"
+	    "exit codes for the receipt as for 'encompass submit'." },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -78,8 +93,9 @@ find_cmd(const haven__args *args)
 		if (c->sub == NULL) {
 			return (c);
 		}
-		if (args->n_pos >= 2 && strcmp(args->pos[1], c->sub) == 0) {
-			return (c);
+		if ((args->n_pos >= 2 && strcmp(args->pos[1], c->sub) == 0) ||
+		    (args->n_pos == 1 && args->help)) {
+			return (c); /* "encompass --help" asks about the group */
 		}
 	}
 	return (NULL);
@@ -144,6 +160,7 @@ main(int argc, char **argv)
 		(void) fprintf(stderr, "haven-agent: libsodium init failed\n");
 		return (1);
 	}
+	haven__agt_json_wipe_on_free();
 	if (haven__agt_args_parse(&args, argc - 1, argv + 1, err,
 	    sizeof(err)) !=
 	    HAVEN_OK) {

@@ -1,11 +1,21 @@
 /*
  * agents/out.c: exit codes, error lines, JSON documents (see out.h).
+ *
+ * Everything printed here is built by callers from field names, rule ids,
+ * agency ids and msg ids; personal data reaches stdout only through
+ * `show`. jansson's heap is wiped on free (haven__agt_json_wipe_on_free)
+ * because the incident and rendered content pass through it.
  */
 #include "out.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "haven/calendar.h"
 #include "util.h"
@@ -115,4 +125,31 @@ haven__agt_json_time(int64_t ms)
 	}
 	haven_time_format(ms, buf, sizeof(buf));
 	return (json_string(buf));
+}
+
+void
+haven__agt_free_wiped(void *p, size_t len)
+{
+	if (p != NULL) {
+		sodium_memzero(p, len);
+		free(p);
+	}
+}
+
+void
+haven__agt_wipe_free(void *p)
+{
+	if (p == NULL) {
+		return;
+	}
+#if defined(__GLIBC__)
+	sodium_memzero(p, malloc_usable_size(p));
+#endif
+	free(p);
+}
+
+void
+haven__agt_json_wipe_on_free(void)
+{
+	json_set_alloc_funcs(malloc, haven__agt_wipe_free);
 }

@@ -45,6 +45,23 @@ void haven__agt_out_json(json_t *doc);
 void haven__agt_log(const char *id, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/**
+ * Make jansson wipe every block it frees (json_set_alloc_funcs): incident
+ * JSON, decrypted content rendered for `show` and jansson's parse scratch
+ * hold personal data. Blocks stay ordinary malloc blocks, so a string
+ * from json_dumps may still be released with free(). Call once, before
+ * any JSON is made (haven-agent's main does).
+ */
+void haven__agt_json_wipe_on_free(void);
+
+/** Wipe `len` bytes of a malloc'd buffer holding personal data or key
+ * material, then free it. NULL-tolerant. */
+void haven__agt_free_wiped(void *p, size_t len);
+
+/** The free function installed above: wipes the whole block (its usable
+ * size) with sodium_memzero, then free(). NULL-tolerant. */
+void haven__agt_wipe_free(void *p);
+
 /** Hex of a msg id into buf (>= 33 bytes); returns buf. */
 const char *haven__agt_idhex(char *buf, const uint8_t id[HAVEN_MSGID_BYTES]);
 

@@ -113,9 +113,35 @@ is_oe(uint32_t type)
 	    type == HAVEN_MSG_OE_ESCALATION);
 }
 
-/* Decode an OE payload into a heap incident; optionally render JSON. */
+/* R3/R4: every child of a notification belongs to the receiving agency. */
+static bool
+children_for(uint32_t type, const haven_incident *inc, const char *me)
+{
+	size_t n = strlen(me);
+
+	for (size_t i = 0; i < inc->n_children; i++) {
+		const haven_oe_child *c = &inc->children[i];
+		const char *la = c->local_authority;
+
+		if (type == HAVEN_MSG_OE_NOTIFICATION &&
+		    strcmp(c->school, me) != 0) {
+			return (false);
+		}
+		if (type == HAVEN_MSG_OE_EHE_NOTIFICATION &&
+		    strcmp(la, me) != 0 && !(n > 4 &&
+		    strcmp(me + n - 4, ".ehe") == 0 &&
+		    strncmp(la, me, n - 4) == 0 && la[n - 4] == '\0')) {
+			return (false);
+		}
+	}
+	return (true);
+}
+
+/* Decode an OE payload into a heap incident; then either check it
+ * belongs to `me` (json == NULL) or render it as JSON. */
 static haven_err
-oe_decode(uint32_t type, const uint8_t *p, size_t len, char **json)
+oe_decode(uint32_t type, const char *me, const uint8_t *p, size_t len,
+    char **json)
 {
 	haven_incident *inc;
 	char reason[64] = "";
@@ -131,22 +157,40 @@ oe_decode(uint32_t type, const uint8_t *p, size_t len, char **json)
 	} else if (json != NULL) {
 		rv = haven_oe_to_json(inc, type == HAVEN_MSG_OE_ESCALATION ?
 		    reason : NULL, json);
+	} else if (me != NULL && !children_for(type, inc, me)) {
+		rv = HAVEN_EINVAL;
 	}
 	sodium_memzero(inc, sizeof(*inc));
 	free(inc);
 	return (rv);
 }
 
-haven_err
-haven__agt_payload_check(uint32_t type, const uint8_t *payload, size_t len)
+/* An M3 must be about the message its signed header replies to. */
+static haven_err
+rr_check(const haven_header *hdr, const uint8_t *payload, size_t len)
 {
 	haven__read_receipt rr;
+	haven_err rv;
 
-	if (is_oe(type)) {
-		return (oe_decode(type, payload, len, NULL));
+	if ((rv = haven__agt_rr_decode(payload, len, &rr)) != HAVEN_OK) {
+		return (rv);
 	}
-	if (type == HAVEN_MSG_OE_RECEIPT) {
-		return (haven__agt_rr_decode(payload, len, &rr));
+	if (!hdr->has_reply_to || sodium_memcmp(rr.msg_id, hdr->in_reply_to,
+	    HAVEN_MSGID_BYTES) != 0) {
+		return (HAVEN_EINVAL);
+	}
+	return (HAVEN_OK);
+}
+
+haven_err
+haven__agt_payload_check(const haven_header *hdr, const char *me,
+    const uint8_t *payload, size_t len)
+{
+	if (is_oe(hdr->type)) {
+		return (oe_decode(hdr->type, me, payload, len, NULL));
+	}
+	if (hdr->type == HAVEN_MSG_OE_RECEIPT) {
+		return (rr_check(hdr, payload, len));
 	}
 	return (HAVEN_OK);
 }
@@ -179,7 +223,7 @@ haven__agt_payload_json(uint32_t type, const uint8_t *payload, size_t len,
     char **out)
 {
 	if (is_oe(type)) {
-		return (oe_decode(type, payload, len, out));
+		return (oe_decode(type, NULL, payload, len, out));
 	}
 	if (type == HAVEN_MSG_OE_RECEIPT) {
 		return (rr_json(payload, len, out));

@@ -10,7 +10,8 @@
 #define HAVEN_AGENTS_PAYLOAD_H
 
 #include "haven/common.h"
-#include "store.h"
+#include "haven/envelope.h"
+#include "agent_store.h"
 
 typedef struct haven__read_receipt {
 	uint8_t msg_id[HAVEN_MSGID_BYTES];
@@ -34,10 +35,21 @@ HAVEN_NODISCARD haven_err haven__agt_rr_encode(const haven__read_receipt *r,
 HAVEN_NODISCARD haven_err haven__agt_rr_decode(const uint8_t *buf, size_t len,
     haven__read_receipt *r);
 
-/** Check that `payload` decodes as the payload of message `type`
- * (unknown types pass: the agent cannot judge them). */
-HAVEN_NODISCARD haven_err haven__agt_payload_check(uint32_t type,
-    const uint8_t *payload, size_t len);
+/**
+ * Check that `payload` decodes as the payload of `hdr`'s type and agrees
+ * with the signed header, as received by agency `me`:
+ *  - OE_NOTIFICATION: every child's setting is `me` (R3: a school never
+ *    holds another setting's pupil, even if a sender mis-addressed it);
+ *  - OE_EHE_NOTIFICATION: every child's local authority is `me` or `me`
+ *    without its ".ehe" suffix (R4);
+ *  - OE_RECEIPT: the header is a reply and the receipt is about the very
+ *    message the header (and so the broker's audit) names.
+ * Unknown types pass: the agent cannot judge them.
+ * @return HAVEN_OK, HAVEN_EDECODE (does not decode), HAVEN_EINVAL
+ *   (decodes but disagrees with the header), HAVEN_EMSGSIZE, HAVEN_ENOMEM.
+ */
+HAVEN_NODISCARD haven_err haven__agt_payload_check(const haven_header *hdr,
+    const char *me, const uint8_t *payload, size_t len);
 
 /** The payload as a JSON object string (malloc'd) for `show`.
  * HAVEN_EDECODE if it does not decode, HAVEN_ENOTFOUND for a type the

@@ -18,7 +18,7 @@
 #include "cmds.h"
 #include "haven/envelope.h"
 #include "payload.h"
-#include "session.h"
+#include "agent_session.h"
 #include "util.h"
 
 typedef struct reading {
@@ -81,7 +81,7 @@ build_m3(reading *r, const haven__args *args, char *err, size_t errlen)
 	if ((rv = haven__agt_rr_encode(&rr, &payload, &plen)) != HAVEN_OK ||
 	    (rv = haven__agt_store_reserve_seq(r->a->store, 1,
 	    &seq)) != HAVEN_OK) {
-		free(payload);
+		haven__agt_free_wiped(payload, plen);
 		return (rv);
 	}
 	m3_header(r, seq, &hdr);
@@ -93,7 +93,7 @@ build_m3(reading *r, const haven__args *args, char *err, size_t errlen)
 	rv = haven_envelope_seal(&hdr, false, &view, 1, r->a->keys, r->a->dir,
 	    &r->env, &r->env_len, err, errlen);
 	memcpy(r->wait.msg_id, hdr.msg_id, HAVEN_MSGID_BYTES);
-	free(payload);
+	haven__agt_free_wiped(payload, plen);
 	return (rv);
 }
 

@@ -9,7 +9,7 @@
 #ifndef HAVEN_AGENTS_RECORD_H
 #define HAVEN_AGENTS_RECORD_H
 
-#include "store.h"
+#include "agent_store.h"
 
 /** Plaintext cap of a stored record: an envelope plus its metadata. */
 #define HAVEN__REC_MAX (HAVEN_FRAME_MAX + 4096u)

@@ -7,9 +7,10 @@
  * every resend has an answer, or nothing has progressed for timeout_ms.
  *
  * run: the same, forever: Hello every second while idle (it survives
- * broker restarts), resend pending entries every few seconds, reconnect
- * when the broker has been silent too long, stop cleanly on SIGTERM or
- * SIGINT. A storage failure never acks: the broker redelivers later.
+ * broker restarts), resend pending entries and reload the directory file
+ * if it changed every few seconds, reconnect when the broker has been
+ * silent too long, stop cleanly on SIGTERM or SIGINT. A storage failure
+ * never acks: the broker redelivers later.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 #include <time.h>
 
 #include "cmds.h"
-#include "session.h"
+#include "agent_session.h"
 #include "util.h"
 
 #define RESEND_MAX 256
@@ -30,6 +31,7 @@
 typedef struct resend {
 	haven__wait waits[RESEND_MAX];
 	size_t n;
+	size_t total; /* submissions over the whole command */
 } resend;
 
 /* Load up to RESEND_MAX pending outbox ids as waits and submit them. */
@@ -52,6 +54,7 @@ resend_pending(haven__session *s, resend *rs)
 	s->waits = rs->waits;
 	s->n_waits = rs->n;
 	s->n_open = rs->n;
+	rs->total += rs->n;
 	return (haven__agt_send_ids(s,
 	    (const uint8_t (*)[HAVEN_MSGID_BYTES]) ids,
 	    rs->n));
@@ -98,31 +101,68 @@ sync_step(haven__session *s, sync_state *st)
 	return (rv == HAVEN_ETIMEDOUT ? HAVEN_OK : rv);
 }
 
+/*
+ * A whole batch has an answer and the outbox may hold more: send the next
+ * batch, but only if the last one settled something (a batch refused as
+ * transient would otherwise be resent in a tight loop).
+ */
+static haven_err
+sync_more(haven__session *s, resend *rs, uint64_t *settled)
+{
+	uint64_t now = s->receipted + s->rejected;
+
+	if (s->n_open != 0 || rs->n < RESEND_MAX || now == *settled) {
+		return (HAVEN_OK);
+	}
+	*settled = now;
+	return (resend_pending(s, rs));
+}
+
+/* What the outbox still holds unanswered: the store is the truth, not the
+ * session (a transient refusal settles a wait but not the entry). */
+static size_t
+still_pending(haven__agent *a)
+{
+	uint8_t (*ids)[HAVEN_MSGID_BYTES] = calloc(RESEND_MAX, sizeof(*ids));
+	size_t n = RESEND_MAX;
+
+	if (ids != NULL && haven__agt_store_outbox_pending(a->store, ids,
+	    RESEND_MAX, &n) != HAVEN_OK) {
+		n = RESEND_MAX;
+	}
+	free(ids);
+	return (n);
+}
+
 static int
 sync_report(haven__agent *a, const haven__session *s, const resend *rs,
     bool drained)
 {
-	bool ok = drained && s->n_open == 0 && s->store_failed == 0;
+	size_t pend = still_pending(a);
+	bool ok = drained && pend == 0 && s->store_failed == 0 &&
+	    s->unknown_key == 0;
 
 	if (a->out.json) {
 		haven__agt_out_json(json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, "
-		    "s:I, "
-		    "s:I, s:I, s:b}", "ok", ok, "command", "sync", "delivered",
-		    (json_int_t) s->delivered, "duplicates",
+		    "s:I, s:I, s:I, s:I, s:b}", "ok", ok, "command", "sync",
+		    "delivered", (json_int_t) s->delivered, "duplicates",
 		    (json_int_t) s->duplicates, "unverified",
-		    (json_int_t) s->unverified, "resent", (json_int_t) rs->n,
-		    "receipted", (json_int_t) s->receipted, "rejected",
-		    (json_int_t) s->rejected, "pending", (json_int_t) s->n_open,
+		    (json_int_t) s->unverified, "unknown_key",
+		    (json_int_t) s->unknown_key, "resent",
+		    (json_int_t) rs->total, "receipted",
+		    (json_int_t) s->receipted, "rejected",
+		    (json_int_t) s->rejected, "pending", (json_int_t) pend,
 		    "drained", drained));
 	} else {
 		(void) printf("delivered %llu, duplicates %llu, "
-		    "unverified %llu; "
+		    "unverified %llu, left unacked (sender key unknown) %llu; "
 		    "resent %zu: receipted %llu, rejected %llu, pending %zu; "
 		    "%s\n", (unsigned long long) s->delivered,
 		    (unsigned long long) s->duplicates,
-		    (unsigned long long) s->unverified, rs->n,
+		    (unsigned long long) s->unverified,
+		    (unsigned long long) s->unknown_key, rs->total,
 		    (unsigned long long) s->receipted,
-		    (unsigned long long) s->rejected, s->n_open,
+		    (unsigned long long) s->rejected, pend,
 		    drained ? "queue drained" : "queue NOT drained (timeout)");
 	}
 	return (ok ? 0 : 1);
@@ -133,6 +173,7 @@ haven__agt_cmd_sync(haven__agent *a, const haven__args *args)
 {
 	haven__session s;
 	sync_state st;
+	uint64_t settled = 0;
 	resend *rs;
 	haven_err rv;
 	int ec;
@@ -157,7 +198,9 @@ haven__agt_cmd_sync(haven__agent *a, const haven__args *args)
 	st.progress = haven__mono_ms();
 	while (rv == HAVEN_OK && !(st.drained && s.n_open == 0) &&
 	    haven__mono_ms() - st.progress < a->cfg.timeout_ms) {
-		rv = sync_step(&s, &st);
+		if ((rv = sync_step(&s, &st)) == HAVEN_OK) {
+			rv = sync_more(&s, rs, &settled);
+		}
 	}
 	if (rv != HAVEN_OK) {
 		haven__agt_log("HAVEN-AGT-SYNC", "code=%s", haven_err_name(rv));
@@ -221,12 +264,35 @@ run_connect(haven__agent *a, run_state *r)
 	r->fresh = true;
 }
 
+/* Pick up a re-signed directory (new agencies, rotated keys, revocations)
+ * without a restart. A refused file keeps the current directory. */
+static void
+run_directory(haven__agent *a)
+{
+	bool changed = false;
+	haven_err rv = haven__agent_dir_refresh(a, &changed);
+
+	if (rv != HAVEN_OK) {
+		haven__agt_log("HAVEN-AGT-DIRFAIL", "code=%s",
+		    haven_err_name(rv));
+	} else if (changed) {
+		haven__agt_log("HAVEN-AGT-DIRECTORY", "version=%llu",
+		    (unsigned long long) haven_directory_version(a->dir));
+	}
+}
+
 static void
 run_timers(haven__agent *a, run_state *r)
 {
 	int64_t now = haven__mono_ms();
 	haven_err rv = HAVEN_OK;
 
+	if (!r->fresh && now - r->last_resend >= RESEND_EVERY_MS) {
+		run_directory(a);
+		if (a->cl == NULL) {
+			return; /* the broker's key changed: reconnect first */
+		}
+	}
 	if (r->fresh || now - r->last_resend >= RESEND_EVERY_MS) {
 		rv = resend_pending(&r->s, &r->rs);
 		r->last_resend = now;

@@ -10,7 +10,7 @@
  *    nothing is ever reported as sent without that;
  *  - a transient refusal (store full) leaves the entry pending.
  */
-#include "session.h"
+#include "agent_session.h"
 
 #include <errno.h>
 #include <string.h>

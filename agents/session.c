@@ -8,7 +8,7 @@
  * verified. A frame kind the broker should never send is logged and
  * dropped.
  */
-#include "session.h"
+#include "agent_session.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * agents/store.c: the agent's LMDB store, sealed at rest (see store.h).
+ * agents/store.c: the agent's LMDB store, sealed at rest (see agent_store.h).
  *
  * Sealed value layout:  ver(1) | flags(1) | nonce(24) | ciphertext+tag
  * AD = "haven-agent-rec-v1" | table(1) | msg id(16) | ver | flags.
@@ -15,13 +15,14 @@
  * Every write is a single transaction committed with fsync; a crash leaves
  * the previous committed state. Plaintext buffers are wiped before free.
  */
-#include "store.h"
+#include "agent_store.h"
 
 #include <lmdb.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "out.h"
 #include "record.h"
 #include "util.h"
 
@@ -115,15 +116,6 @@ unseal(const haven__agent_store *st, int table, const uint8_t *id,
 	return (HAVEN_OK);
 }
 
-static void
-wipe_free(uint8_t *p, size_t len)
-{
-	if (p != NULL) {
-		sodium_memzero(p, len);
-		free(p);
-	}
-}
-
 static haven_err
 put_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, int table,
     const uint8_t *id, uint8_t flags, const uint8_t *plain, size_t plen,
@@ -166,7 +158,7 @@ keycheck(haven__agent_store *st, MDB_txn *txn)
 	rc = mdb_get(txn, st->meta, &k, &v);
 	if (rc == 0) {
 		rv = unseal(st, T_KEYCHECK, zero, &v, &plain, &plen, &flags);
-		wipe_free(plain, plen);
+		haven__agt_free_wiped(plain, plen);
 		return (rv == HAVEN_ECORRUPT ? HAVEN_EAUTH : rv);
 	}
 	if (rc != MDB_NOTFOUND) {
@@ -408,7 +400,7 @@ inbox_read(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 		return (rv);
 	}
 	rv = haven__agt_rec_inbox_decode(plain, plen, rec);
-	wipe_free(plain, plen);
+	haven__agt_free_wiped(plain, plen);
 	if (rv == HAVEN_EDECODE || rv == HAVEN_EMSGSIZE) {
 		rv = HAVEN_ECORRUPT;
 	}
@@ -430,7 +422,7 @@ inbox_write(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 	}
 	rv = put_sealed(st, txn, st->inbox, T_INBOX, id,
 	    rec->verified ? FLAG_VERIFIED : 0, plain, plen, 0);
-	wipe_free(plain, plen);
+	haven__agt_free_wiped(plain, plen);
 	return (rv);
 }
 
@@ -555,7 +547,7 @@ outbox_new(haven__agent_store *st, MDB_txn *txn,
 	}
 	rv = put_sealed(st, txn, st->outbox, T_OUTBOX, it->msg_id, 0, plain,
 	    plen, MDB_NOOVERWRITE);
-	wipe_free(plain, plen);
+	haven__agt_free_wiped(plain, plen);
 	if (rv == HAVEN_OK &&
 	    (rc = mdb_put(txn, st->outpend, &k, &empty, 0)) != 0) {
 		rv = haven__mdb_err(rc);
@@ -599,7 +591,7 @@ outbox_read(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 		return (rv);
 	}
 	rv = haven__agt_rec_outbox_decode(plain, plen, rec);
-	wipe_free(plain, plen);
+	haven__agt_free_wiped(plain, plen);
 	return (rv == HAVEN_EDECODE || rv == HAVEN_EMSGSIZE ? HAVEN_ECORRUPT :
 	    rv);
 }
@@ -667,7 +659,7 @@ settle_txn(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 		rv = haven__mdb_err(rc);
 	}
 out:
-	wipe_free(plain, plen);
+	haven__agt_free_wiped(plain, plen);
 	haven__agt_outbox_rec_release(&rec);
 	return (rv);
 }

@@ -1040,13 +1040,17 @@ seal_view(haven_header *hdr, size_t v, const haven_view_in *in,
 	    plen, ad, sizeof(ad), NULL, d->nonce, key);
 	*ct_len = plen + ABYTES;
 	haven_hash(d->ct_hash, *ct, *ct_len);
-	for (size_t j = 0; j < d->n_recipients; j++) {
-		(void) crypto_box_seal(d->wrapped[j], key, sizeof(key),
-		    pks[d->recipients[j]]);
+	/* crypto_box_seal fails for a low-order recipient key: that recipient
+	 * could never open the view, so the whole seal is refused. */
+	for (size_t j = 0; j < d->n_recipients && rv == HAVEN_OK; j++) {
+		if (crypto_box_seal(d->wrapped[j], key, sizeof(key),
+		    pks[d->recipients[j]]) != 0) {
+			rv = HAVEN_ECRYPTO;
+		}
 	}
 	sodium_memzero(key, sizeof(key));
 	wipe_free(plain, pcap);
-	return (HAVEN_OK);
+	return (rv);
 }
 
 static void
@@ -1111,6 +1115,10 @@ haven_envelope_seal(haven_header *hdr, bool keep_msg_id,
 	for (size_t v = 0; v < n_views; v++) {
 		if ((rv = seal_view(hdr, v, &views[v], pks, &cts[v],
 		    &ct_lens[v])) != HAVEN_OK) {
+			if (rv == HAVEN_ECRYPTO) {
+				haven__errf(err, errlen, "views[%zu]: a "
+				    "recipient's box key is unusable", v);
+			}
 			goto out;
 		}
 	}

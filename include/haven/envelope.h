@@ -101,7 +101,8 @@ typedef struct haven_envelope {
  * Recipients' box keys come from `dir` (current generation, not revoked).
  * `*out` is a serialised Envelope (malloc'd).
  * @return HAVEN_OK, HAVEN_EINVAL (`err` says why), HAVEN_EUNKNOWN or
- *   HAVEN_EREVOKED (a recipient), HAVEN_EMSGSIZE, HAVEN_ENOMEM.
+ *   HAVEN_EREVOKED (a recipient), HAVEN_EMSGSIZE, HAVEN_ECRYPTO (a recipient key
+ *   cannot be sealed to), HAVEN_ENOMEM.
  */
 HAVEN_NODISCARD HAVEN_API haven_err haven_envelope_seal(haven_header *hdr,
     bool keep_msg_id, const haven_view_in *views, size_t n_views,

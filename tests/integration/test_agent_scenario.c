@@ -8,6 +8,9 @@
  * EHE officer (child 2) and M4 to the SPOC (child 3, R5). Each recipient
  * sees only its own child; A's DSL reads it and the M3 receipt reaches the
  * police; an R2 refusal names its field and rule; the audit chain verifies.
+ * Afterwards no child's name, the address or what a child said is to be
+ * found in any store on disk (agents' inboxes and outboxes, the broker's
+ * LMDB) or in any log: stores are encrypted at rest, logs carry ids only.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 
 #include "support_harness.h"
+#include "util.h"
 
 #define T_MS 30000
 
@@ -165,6 +169,58 @@ expect_inbox(hv_partnership *p, const char *agency, const char *msg_id,
 	free(text);
 }
 
+/* Personal data of the incident: none of it may be in a file at rest. */
+static const char *const personal[] = { "Alpha Testchild", "Bravo Testchild",
+	"Charlie Testchild", "Delta Testchild", "1 Test Street",
+	"spoke briefly", "2015-03-02", NULL };
+
+static bool
+contains(const uint8_t *buf, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; n <= len && i <= len - n; i++) {
+		if (buf[i] == (uint8_t) needle[0] &&
+		    memcmp(buf + i, needle, n) == 0) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+static void
+assert_no_personal_data(const hv_partnership *p, const char *rel)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(haven__read_file(hv_path(p, rel), 256u << 20, &buf,
+	    &len), HAVEN_OK);
+	assert_true(len > 0);
+	for (size_t i = 0; personal[i] != NULL; i++) {
+		if (contains(buf, len, personal[i])) {
+			fail_msg("%s holds \"%s\"", rel, personal[i]);
+		}
+	}
+	free(buf);
+}
+
+static void
+check_at_rest(const hv_partnership *p)
+{
+	static const char *const files[] = {
+		"agents/police.cambs/data/data.mdb",
+		"agents/police.cambs.spoc/data/data.mdb",
+		"agents/school.urn.110123/data/data.mdb",
+		"agents/school.urn.110456/data/data.mdb",
+		"agents/la.cambs.ehe/data/data.mdb",
+		"broker-data/data.mdb", "haven-agent.log", "broker.log", NULL };
+
+	for (size_t i = 0; files[i] != NULL; i++) {
+		assert_no_personal_data(p, files[i]);
+	}
+}
+
 static void
 test_scenario1(void **state)
 {
@@ -244,6 +300,7 @@ test_scenario1(void **state)
 			hv_path(p, "broker.json"), NULL };
 		assert_int_equal(hv_run(p, "havenctl", args, T_MS, NULL), 0);
 	}
+	check_at_rest(p);
 }
 
 static void
@@ -285,6 +342,31 @@ test_refusals(void **state)
 	    NULL, NULL, NULL, NULL), 2);
 }
 
+/* Every command's --help works, names --config and --json, and exits 0;
+ * "encompass --help" describes the group's only subcommand. */
+static void
+test_help(void **state)
+{
+	hv_partnership *p = *state;
+	static const char *const cmds[][2] = { { "encompass", NULL },
+		{ "encompass", "submit" }, { "sync", NULL }, { "run", NULL },
+		{ "inbox", NULL }, { "show", NULL }, { "read", NULL } };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const char *args[4] = { cmds[i][0], cmds[i][1] != NULL ?
+			cmds[i][1] : "--help", cmds[i][1] != NULL ? "--help" :
+			NULL, NULL };
+		char *out = NULL;
+
+		assert_int_equal(hv_run(p, "haven-agent", args, T_MS, &out),
+		    0);
+		assert_non_null(out);
+		assert_non_null(strstr(out, "--config FILE"));
+		assert_non_null(strstr(out, "--json"));
+		free(out);
+	}
+}
+
 int
 main(void)
 {
@@ -292,6 +374,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_scenario1, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

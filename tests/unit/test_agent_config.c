@@ -2,8 +2,10 @@
  * tests/unit/test_agent_config.c: haven-agent's input readers.
  *
  * The config reader (every refusal names the key and never echoes a
- * value), the command-line parser, the M3 read-receipt codec and the
- * storage-record decoder's refusals.
+ * value), the command-line parser, the M3 read-receipt codec, the check
+ * that a payload agrees with its signed header and with the receiving
+ * agency, the storage-record decoder's refusals and the wiping allocator
+ * installed for jansson.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agents/args.h"
-#include "../../agents/config.h"
-#include "../../agents/payload.h"
-#include "../../agents/record.h"
+#include <jansson.h>
+
+#include "agent_config.h"
+#include "args.h"
+#include "haven/encompass.h"
+#include "out.h"
+#include "payload.h"
+#include "record.h"
 
 #define GOOD \
 	"{\"agency\":\"school.urn.110123\"," \
@@ -211,6 +217,135 @@ test_read_receipt_codec(void **state)
 }
 
 static void
+child(haven_oe_child *c, const char *name, const char *school,
+    const char *la)
+{
+	memset(c, 0, sizeof(*c));
+	(void) snprintf(c->name, sizeof(c->name), "%s", name);
+	(void) snprintf(c->dob, sizeof(c->dob), "2015-03-02");
+	(void) snprintf(c->school, sizeof(c->school), "%s", school);
+	(void) snprintf(c->local_authority, sizeof(c->local_authority), "%s",
+	    la);
+	c->ehe = la[0] != '\0';
+	c->present = true;
+}
+
+/* Encode the payload of `kind` holding child `idx` of `inc`. */
+static haven_err
+oe_check(const haven_incident *inc, haven_oe_kind kind, uint32_t type,
+    uint8_t idx, const char *me)
+{
+	haven_oe_item it;
+	haven_header hdr;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	haven_err rv;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = kind;
+	it.n_children = 1;
+	it.child_idx[0] = idx;
+	assert_int_equal(haven_oe_payload_encode(inc, &it, &buf, &len),
+	    HAVEN_OK);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = type;
+	rv = haven__agt_payload_check(&hdr, me, buf, len);
+	free(buf);
+	return (rv);
+}
+
+/* R3/R4 at the receiving end: a notification must hold our pupils only. */
+static void
+test_payload_for_me(void **state)
+{
+	haven_incident *inc = calloc(1, sizeof(*inc));
+
+	(void) state;
+	assert_non_null(inc);
+	(void) snprintf(inc->police_ref, sizeof(inc->police_ref), "CC-1");
+	(void) snprintf(inc->occurred_at, sizeof(inc->occurred_at),
+	    "2026-11-20T22:40:00Z");
+	(void) snprintf(inc->location, sizeof(inc->location), "somewhere");
+	(void) snprintf(inc->circumstances, sizeof(inc->circumstances), "x");
+	inc->n_children = 3;
+	child(&inc->children[0], "A", "school.urn.1", "");
+	child(&inc->children[1], "B", "school.urn.2", "");
+	child(&inc->children[2], "C", "", "la.cambs");
+	assert_int_equal(oe_check(inc, HAVEN_OE_NOTIFY_SETTING,
+	    HAVEN_MSG_OE_NOTIFICATION, 0, "school.urn.1"), HAVEN_OK);
+	assert_int_equal(oe_check(inc, HAVEN_OE_NOTIFY_SETTING,
+	    HAVEN_MSG_OE_NOTIFICATION, 1, "school.urn.1"), HAVEN_EINVAL);
+	assert_int_equal(oe_check(inc, HAVEN_OE_NOTIFY_EHE,
+	    HAVEN_MSG_OE_EHE_NOTIFICATION, 2, "la.cambs"), HAVEN_OK);
+	assert_int_equal(oe_check(inc, HAVEN_OE_NOTIFY_EHE,
+	    HAVEN_MSG_OE_EHE_NOTIFICATION, 2, "la.cambs.ehe"), HAVEN_OK);
+	assert_int_equal(oe_check(inc, HAVEN_OE_NOTIFY_EHE,
+	    HAVEN_MSG_OE_EHE_NOTIFICATION, 2, "la.cambsx.ehe"), HAVEN_EINVAL);
+	assert_int_equal(oe_check(inc, HAVEN_OE_NOTIFY_EHE,
+	    HAVEN_MSG_OE_EHE_NOTIFICATION, 2, "la.other"), HAVEN_EINVAL);
+	free(inc);
+}
+
+/* An M3 must be about the message its signed header replies to. */
+static void
+test_payload_receipt_bound(void **state)
+{
+	haven__read_receipt r;
+	haven_header hdr;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	(void) state;
+	memset(&r, 0, sizeof(r));
+	memset(r.msg_id, 0x11, sizeof(r.msg_id));
+	(void) snprintf(r.reader_role, sizeof(r.reader_role), "DSL");
+	(void) snprintf(r.reader, sizeof(r.reader), "dsl.1");
+	assert_int_equal(haven__agt_rr_encode(&r, &buf, &len), HAVEN_OK);
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = HAVEN_MSG_OE_RECEIPT;
+	assert_int_equal(haven__agt_payload_check(&hdr, "police.cambs", buf,
+	    len), HAVEN_EINVAL); /* not a reply */
+	hdr.has_reply_to = true;
+	memset(hdr.in_reply_to, 0x22, HAVEN_MSGID_BYTES);
+	assert_int_equal(haven__agt_payload_check(&hdr, "police.cambs", buf,
+	    len), HAVEN_EINVAL); /* about another message */
+	memset(hdr.in_reply_to, 0x11, HAVEN_MSGID_BYTES);
+	assert_int_equal(haven__agt_payload_check(&hdr, "police.cambs", buf,
+	    len), HAVEN_OK);
+	assert_int_not_equal(haven__agt_payload_check(&hdr, "police.cambs",
+	    buf, len - 1), HAVEN_OK);
+	free(buf);
+}
+
+/* jansson's blocks go through the wiping free, and a json_dumps string
+ * may still be released with free(). */
+static void
+test_json_wipe_alloc(void **state)
+{
+	json_malloc_t m = NULL;
+	json_free_t f = NULL;
+	json_t *o;
+	char *text, *raw;
+
+	(void) state;
+	haven__agt_json_wipe_on_free();
+	json_get_alloc_funcs(&m, &f);
+	assert_true(f == haven__agt_wipe_free);
+	o = json_pack("{s:s, s:[i]}", "name", "Alpha Testchild", "n", 1);
+	assert_non_null(o);
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"n\":[1],\"name\":\"Alpha Testchild\"}");
+	free(text);
+	json_decref(o);
+	raw = malloc(40);
+	assert_non_null(raw);
+	memset(raw, 'x', 40);
+	haven__agt_wipe_free(raw);
+	haven__agt_wipe_free(NULL);
+	json_set_alloc_funcs(malloc, free);
+}
+
+static void
 test_record_refusals(void **state)
 {
 	haven__inbox_rec in;
@@ -258,6 +393,9 @@ main(void)
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_read_receipt_codec),
 		cmocka_unit_test(test_record_refusals),
+		cmocka_unit_test(test_payload_for_me),
+		cmocka_unit_test(test_payload_receipt_bound),
+		cmocka_unit_test(test_json_wipe_alloc),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

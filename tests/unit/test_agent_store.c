@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../agents/store.h"
+#include "agent_store.h"
 
 typedef struct fx {
 	char dir[64];

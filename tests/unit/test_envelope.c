@@ -1031,6 +1031,53 @@ test_noncanonical_header(void **state)
 	haven__envelope__free_unpacked(e, NULL);
 }
 
+/*
+ * A recipient whose box key in the directory is a low-order point (an
+ * admin's enrolment mistake, or a crafted key) makes crypto_box_seal
+ * fail. Seal must refuse rather than hand out an envelope that recipient
+ * can never open while the sender believes it was sent.
+ */
+static void
+test_seal_low_order_recipient(void **state)
+{
+	struct fx *f = *state;
+	json_t *root = json_object(), *list = json_array(), *bad;
+	haven_directory *dir = NULL;
+	const char *rc[1] = { "school.urn.1" };
+	haven_view_in v;
+	uint8_t zero[32] = { 0 }, *buf = NULL;
+	size_t len = 0;
+	char err[256] = "", *text;
+
+	json_array_append_new(list, agency_json(f->k[POLICE], "POL", false));
+	bad = agency_json(f->k[SCHOOL1], "EDU", false);
+	json_object_set_new(json_array_get(json_object_get(bad, "keys"), 0),
+	    "box_pk", hexj(zero));
+	json_array_append_new(list, bad);
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "agencies", list);
+	text = json_dumps(root, 0);
+	assert_non_null(text);
+	assert_int_equal(haven_directory_from_json(&dir, text, strlen(text),
+	    err, sizeof(err)), HAVEN_OK);
+	memset(f->hdr, 0, sizeof(*f->hdr));
+	f->hdr->type = HAVEN_MSG_OE_NOTIFICATION;
+	f->hdr->n_recipients = 1;
+	(void) snprintf(f->hdr->recipients[0], HAVEN_ID_MAX, "%s", rc[0]);
+	v.profile = "oe.setting";
+	v.recipients = rc;
+	v.n_recipients = 1;
+	v.payload = pay_a;
+	v.payload_len = sizeof(pay_a);
+	assert_int_equal(haven_envelope_seal(f->hdr, false, &v, 1,
+	    f->k[POLICE], dir, &buf, &len, err, sizeof(err)), HAVEN_ECRYPTO);
+	assert_non_null(strstr(err, "box key"));
+	assert_null(buf);
+	free(text);
+	json_decref(root);
+	haven_directory_destroy(&dir);
+}
+
 static void
 test_hash(void **state)
 {
@@ -1065,6 +1112,7 @@ main(void)
 		T(test_seal_refusals),
 		T(test_decode_refusals),
 		T(test_noncanonical_header),
+		T(test_seal_low_order_recipient),
 		cmocka_unit_test(test_hash),
 	};
 #undef T

@@ -1,5 +1,5 @@
 /*
- * agents/config.h: the agent's JSON config file (docs/architecture.md).
+ * agents/agent_config.h: the agent's JSON config file (docs/architecture.md).
  *
  *   {"agency": "school.urn.110123", "broker": "tcp://127.0.0.1:7450",
  *    "keys": "/etc/haven/agency.key",
@@ -12,8 +12,8 @@
  * Unknown keys are refused. pseudonym_key and spoc are optional (a school
  * needs neither); the reader checks shapes only, the files are loaded later.
  */
-#ifndef HAVEN_AGENTS_CONFIG_H
-#define HAVEN_AGENTS_CONFIG_H
+#ifndef HAVEN_AGENTS_AGENT_CONFIG_H
+#define HAVEN_AGENTS_AGENT_CONFIG_H
 
 #include <limits.h>
 
@@ -52,4 +52,4 @@ HAVEN_NODISCARD haven_err haven__agent_config_parse(haven__agent_config *cfg,
 HAVEN_NODISCARD haven_err haven__agent_config_load(haven__agent_config *cfg,
     const char *path, char *field, size_t fieldlen, char *why, size_t whylen);
 
-#endif /* HAVEN_AGENTS_CONFIG_H */
+#endif /* HAVEN_AGENTS_AGENT_CONFIG_H */

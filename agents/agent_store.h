@@ -1,5 +1,5 @@
 /*
- * agents/store.h: the agent's local LMDB store, encrypted at rest.
+ * agents/agent_store.h: the agent's local LMDB store, encrypted at rest.
  *
  * Named databases in one environment under the config's data_dir:
  *   inbox   msg id -> sealed InboxRecord (proto/haven.proto)
@@ -19,8 +19,8 @@
  * Not thread-safe: one store handle per thread. Several processes may open
  * the same store (LMDB serialises writers).
  */
-#ifndef HAVEN_AGENTS_STORE_H
-#define HAVEN_AGENTS_STORE_H
+#ifndef HAVEN_AGENTS_AGENT_STORE_H
+#define HAVEN_AGENTS_AGENT_STORE_H
 
 #include "haven/common.h"
 #include "haven/wire.h"
@@ -155,4 +155,4 @@ HAVEN_NODISCARD haven_err haven__agt_store_outbox_pending(
 void haven__agt_inbox_rec_release(haven__inbox_rec *rec);
 void haven__agt_outbox_rec_release(haven__outbox_rec *rec);
 
-#endif /* HAVEN_AGENTS_STORE_H */
+#endif /* HAVEN_AGENTS_AGENT_STORE_H */

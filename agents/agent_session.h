@@ -1,5 +1,5 @@
 /*
- * agents/session.h: one conversation with the broker, frame by frame.
+ * agents/agent_session.h: one conversation with the broker, frame by frame.
  *
  * A session reads frames and dispatches them through a {kind, handler}
  * table: Receipt/Reject settle outbox entries (send.c), Deliver stores into
@@ -8,8 +8,8 @@
  * Credit records how many messages the broker holds for us, Error is
  * logged. Submissions the caller waits for are tracked in the wait set.
  */
-#ifndef HAVEN_AGENTS_SESSION_H
-#define HAVEN_AGENTS_SESSION_H
+#ifndef HAVEN_AGENTS_AGENT_SESSION_H
+#define HAVEN_AGENTS_AGENT_SESSION_H
 
 #include "agent.h"
 
@@ -37,6 +37,7 @@ typedef struct haven__session {
 	uint64_t delivered;
 	uint64_t duplicates;
 	uint64_t unverified;
+	uint64_t unknown_key; /* left unacked: sender key not in directory */
 	uint64_t store_failed;
 	uint64_t receipted;
 	uint64_t rejected;
@@ -82,4 +83,4 @@ HAVEN_NODISCARD haven_err haven__agt_send_ids(haven__session *s,
 HAVEN_NODISCARD haven_err haven__agt_send_and_wait(haven__session *s,
     int timeout_ms);
 
-#endif /* HAVEN_AGENTS_SESSION_H */
+#endif /* HAVEN_AGENTS_AGENT_SESSION_H */
