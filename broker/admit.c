@@ -323,6 +323,10 @@ haven__admit_audit_reject(haven_broker *b, MDB_txn *txn,
 	haven_audit_entry e;
 	char hex[2 * HAVEN_MSGID_BYTES + 1] = "-";
 
+	if (!haven__flood_allow(&b->flood, identity, rj->code,
+	    haven__mono_ms())) {
+		return (HAVEN_OK); /* counted for the summary (flood.h) */
+	}
 	memset(&e, 0, sizeof(e));
 	if (hdr != NULL) {
 		haven__audit_from_header(&e, hdr);

@@ -38,7 +38,8 @@ HAVEN_NODISCARD haven_err haven__admit(haven_broker *b, MDB_txn *txn,
     haven_admit_result *res);
 
 /** Write a REJECT audit entry and log for a refusal decided elsewhere
- * (frame-level: malformed, oversized). `hdr` may be NULL. */
+ * (frame-level: malformed, oversized). `hdr` may be NULL. Over the
+ * agency's flood budget (flood.h) the refusal is only counted. */
 HAVEN_NODISCARD haven_err haven__admit_audit_reject(haven_broker *b,
     MDB_txn *txn, const char *identity, const haven_reject *rj,
     const struct haven_header *hdr, bool has_msg);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "flood.h"
 #include "haven/audit.h"
 #include "haven/directory.h"
 #include "haven/keys.h"
@@ -52,6 +53,7 @@ typedef struct haven_broker {
 	haven_zap *zap;
 	haven_sessions sessions;
 	haven_outbox out;
+	haven_flood flood;       /* REJECT audit budget per agency */
 	uint64_t cp_seq;         /* audit seq of the last checkpoint */
 	haven_filestamp dir_stamp;
 	haven_filestamp pol_stamp;
@@ -95,6 +97,13 @@ void haven__broker_close(haven_broker **b);
 /** Reload directory and policy (SIGHUP or changed file). Keeps the old
  * ones when the new are invalid or stale. */
 void haven__broker_reload(haven_broker *b);
+
+/** True if `agency` is in `dir`, not revoked, and its key generation
+ * `gen` is known and not retired: what a connection needs, on every frame,
+ * to be served at all (a rotation retires the old key's live connections
+ * as a revocation cuts the agency's). */
+bool haven__identity_allowed(const haven_directory *dir, const char *agency,
+    uint32_t gen);
 
 /** Stamp of a file (zeroed if it cannot be stat'ed). */
 void haven__filestamp(const char *path, haven_filestamp *st);

@@ -139,15 +139,14 @@ haven__deliver_plan(haven_pass_ctx *p)
 
 	for (size_t i = 0; i < ss->n; i++) {
 		haven_session *s = ss->v[i];
-		const haven_agency *a;
-		walk w = {p, s, haven__session_free(s), 0};
+		walk w = {p, s, haven__session_room(ss, s), 0};
 
 		if (!s->want) {
 			continue;
 		}
 		s->want = false;
-		a = haven_directory_find(p->b->dir, s->agency);
-		if (w.room == 0 || a == NULL || a->revoked) {
+		if (w.room == 0 || !haven__identity_allowed(p->b->dir,
+		    s->agency, s->gen)) {
 			continue;
 		}
 		if ((rv = haven__store_queue_walk(p->b->store, p->txn,

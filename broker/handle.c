@@ -3,10 +3,22 @@
  *
  * Identity is the ZAP User-Id of the payload frame only (never the routing
  * id or any field the peer sets), and it is re-checked against the CURRENT
- * directory on every frame: a revoked agency gets an Error (EREVOKED) and
- * nothing it sends is accepted, even on a connection opened before the
- * revocation. Frames are dispatched through a {kind, handler} table; kinds
- * an agent must not send are answered with an Error.
+ * directory on every frame, with the key generation the connection was
+ * authenticated with: a revoked agency, or a connection whose key has been
+ * retired by a rotation, gets an Error (EREVOKED) and nothing it sends is
+ * accepted, even on a connection opened before the change. Frames are
+ * dispatched through a {kind, handler} table; kinds an agent must not send
+ * are answered with an Error.
+ *
+ * Routing ids: the broker sends deliveries to a session's routing id, so
+ * that id must never pass to another agency. libzmq gives each connection a
+ * fresh, unpredictable 5-byte id starting with a zero byte, unless the peer
+ * chooses its own (ZMQ_ROUTING_ID). A chosen id can be re-used by another
+ * agency once its owner disconnects, and would receive the owner's
+ * deliveries until the session expired, so frames on a peer-chosen id are
+ * refused (EAUTH, rule "routing-id") and never create a session. A frame
+ * that shows a session's routing id now carries another identity drops
+ * that session at once.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +28,10 @@
 #include "log.h"
 #include "loop.h"
 #include "util.h"
+
+/* A Credit reports at most this many queued messages ("at least N"): a
+ * Hello must not cost a walk of a whole, possibly huge, queue. */
+#define HAVEN_CREDIT_REPORT_MAX 4096
 
 typedef haven_err (*handler_fn)(haven_pass_ctx *p, haven_item *it,
     const haven_frame *f);
@@ -48,11 +64,11 @@ on_hello(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
 	haven_err rv;
 
 	if ((rv = haven__sessions_hello(&p->b->sessions, it->rid, it->rid_len,
-	    it->identity, f->credit, p->mono_ms, &s)) != HAVEN_OK) {
+	    it->identity, it->gen, f->credit, p->mono_ms, &s)) != HAVEN_OK) {
 		return (rv == HAVEN_ENOMEM ? rv : HAVEN_OK);
 	}
 	if ((rv = haven__store_queue_count(p->b->store, p->txn, it->identity,
-	    &n)) != HAVEN_OK) {
+	    HAVEN_CREDIT_REPORT_MAX, &n)) != HAVEN_OK) {
 		return (rv);
 	}
 	memset(&c, 0, sizeof(c));
@@ -192,7 +208,8 @@ static const struct {
 
 /* A frame refused before dispatch: Error to the peer, REJECT audited. */
 static haven_err
-refuse_frame(haven_pass_ctx *p, haven_item *it, haven_err code)
+refuse_frame(haven_pass_ctx *p, haven_item *it, haven_err code,
+    const char *rule)
 {
 	haven_reject rj;
 	haven_err rv;
@@ -203,7 +220,7 @@ refuse_frame(haven_pass_ctx *p, haven_item *it, haven_err code)
 	}
 	memset(&rj, 0, sizeof(rj));
 	rj.code = (uint32_t) code;
-	(void) snprintf(rj.rule, sizeof(rj.rule), "frame");
+	haven__bcopy(rj.rule, sizeof(rj.rule), rule);
 	if (p->mode == HAVEN_PASS_NOWRITE) {
 		return (HAVEN_OK);
 	}
@@ -211,32 +228,51 @@ refuse_frame(haven_pass_ctx *p, haven_item *it, haven_err code)
 	    NULL, false));
 }
 
-/* Identity gate: known, active agency in the current directory. */
+/* Identity gate: known, active agency in the current directory, on a
+ * connection made with a key generation that is not retired. */
 static bool
 identity_ok(haven_pass_ctx *p, haven_item *it, haven_err *code)
 {
-	const haven_agency *a;
-
 	if (it->identity[0] == '\0') {
 		*code = HAVEN_EAUTH;
 		return (false);
 	}
-	a = haven_directory_find(p->b->dir, it->identity);
-	if (a == NULL || a->revoked) {
+	if (!haven__identity_allowed(p->b->dir, it->identity, it->gen)) {
 		*code = HAVEN_EREVOKED;
 		return (false);
 	}
 	return (true);
 }
 
+/* libzmq's own routing ids are 5 bytes: a zero byte, then a counter that
+ * starts at a random value. Anything else was chosen by the peer. */
+static bool
+rid_ok(const haven_item *it)
+{
+	return (it->rid_len == 5 && it->rid[0] == 0x00);
+}
+
 static void
 touch(haven_pass_ctx *p, haven_item *it)
 {
-	haven_session *s = haven__sessions_find(&p->b->sessions, it->rid,
-	    it->rid_len);
+	haven_sessions *ss = &p->b->sessions;
 
-	if (s != NULL && strcmp(s->agency, it->identity) == 0) {
-		s->last_seen_ms = p->mono_ms;
+	for (size_t i = 0; i < ss->n; i++) {
+		haven_session *s = ss->v[i];
+		if (s->rid_len != it->rid_len ||
+		    memcmp(s->rid, it->rid, it->rid_len) != 0) {
+			continue;
+		}
+		if (strcmp(s->agency, it->identity) == 0) {
+			s->last_seen_ms = p->mono_ms;
+		} else {
+			/* Its connection is gone: another agency holds the
+			 * routing id now. Never deliver to it again. */
+			haven__blog("HAVEN-BRK-RID-REUSED", "was=%s now=%s",
+			    s->agency, it->identity);
+			haven__sessions_drop(ss, i);
+		}
+		return;
 	}
 }
 
@@ -248,7 +284,7 @@ dispatch(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
 			return (handlers[i].fn(p, it, f));
 		}
 	}
-	return (refuse_frame(p, it, HAVEN_EINVAL));
+	return (refuse_frame(p, it, HAVEN_EINVAL, "frame"));
 }
 
 haven_err
@@ -259,24 +295,33 @@ haven__handle_item(haven_pass_ctx *p, haven_item *it)
 	haven_err code, rv;
 
 	if (!identity_ok(p, it, &code)) {
-		haven__blog("HAVEN-BRK-DENIED", "code=%s agency=%s",
-		    haven_err_name(code), it->identity[0] ? it->identity : "-");
+		/* Not audited one by one (nothing is accepted from it), but
+		 * a revoked peer's flood is counted and summarised. */
+		if (it->identity[0] == '\0' || haven__flood_allow(&p->b->flood,
+		    it->identity, (uint32_t) code, p->mono_ms)) {
+			haven__blog("HAVEN-BRK-DENIED", "code=%s agency=%s",
+			    haven_err_name(code),
+			    it->identity[0] ? it->identity : "-");
+		}
 		return (haven__send_error(p->b, it->rid, it->rid_len, code,
 		    "not authorised"));
 	}
 	touch(p, it);
+	if (!rid_ok(it)) {
+		return (refuse_frame(p, it, HAVEN_EAUTH, "routing-id"));
+	}
 	if (it->bad_parts) {
-		return (refuse_frame(p, it, HAVEN_EDECODE));
+		return (refuse_frame(p, it, HAVEN_EDECODE, "frame"));
 	}
 	if (len > p->b->cfg.max_frame_bytes) {
-		return (refuse_frame(p, it, HAVEN_EMSGSIZE));
+		return (refuse_frame(p, it, HAVEN_EMSGSIZE, "frame"));
 	}
 	rv = haven_frame_decode(&f, zmq_msg_data(&it->msg), len);
 	if (rv == HAVEN_ENOMEM) {
 		return (rv);
 	}
 	if (rv != HAVEN_OK) {
-		return (refuse_frame(p, it, rv));
+		return (refuse_frame(p, it, rv, "frame"));
 	}
 	rv = dispatch(p, it, &f);
 	haven_frame_release(&f);

@@ -12,6 +12,7 @@
  * identical bytes), and a vanished peer's session is dropped.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,14 +47,26 @@ drain(void *router)
 	}
 }
 
+/* Identity and key generation, both set by our ZAP handler (zap.h). */
 static void
 identity_of(haven_item *it)
 {
 	const char *uid = zmq_msg_gets(&it->msg, "User-Id");
+	const char *gen = zmq_msg_gets(&it->msg, HAVEN_ZAP_GEN_PROP);
+	char *end = NULL;
+	unsigned long g;
 
 	it->identity[0] = '\0';
+	it->gen = 0;
 	if (uid != NULL && strlen(uid) < sizeof(it->identity)) {
 		memcpy(it->identity, uid, strlen(uid) + 1);
+	}
+	if (gen != NULL && gen[0] >= '0' && gen[0] <= '9') {
+		errno = 0;
+		g = strtoul(gen, &end, 10);
+		if (errno == 0 && *end == '\0' && g <= UINT32_MAX) {
+			it->gen = (uint32_t) g;
+		}
 	}
 }
 
@@ -156,6 +169,35 @@ write_auth_fails(haven_broker *b, MDB_txn *txn)
 	return (HAVEN_OK);
 }
 
+/* One REJECT entry summarising refusals over the flood budget. */
+static haven_err
+flood_summary(void *arg, const char *agency, uint64_t n, uint32_t code)
+{
+	haven_pass_ctx *p = arg;
+	haven_audit_entry e;
+
+	memset(&e, 0, sizeof(e));
+	e.event = HAVEN_AUDIT_REJECT;
+	haven__bcopy(e.actor, sizeof(e.actor), agency);
+	e.outcome = code;
+	(void) snprintf(e.reason, sizeof(e.reason), "flood suppressed=%llu",
+	    (unsigned long long) n);
+	return (haven__audit(p->b, p->txn, &e, NULL, NULL));
+}
+
+/* Audit entries decided outside this batch's frames. */
+static haven_err
+write_pending(haven_pass_ctx *p, bool force)
+{
+	haven_err rv;
+
+	if ((rv = write_auth_fails(p->b, p->txn)) != HAVEN_OK) {
+		return (rv);
+	}
+	return (haven__flood_flush(&p->b->flood, p->mono_ms, force,
+	    flood_summary, p));
+}
+
 /* Everything a pass does inside its transaction. */
 static haven_err
 pass_body(haven_pass_ctx *p, batch *bt, uint64_t *cp)
@@ -163,7 +205,7 @@ pass_body(haven_pass_ctx *p, batch *bt, uint64_t *cp)
 	haven_err rv;
 
 	if (p->mode != HAVEN_PASS_NOWRITE &&
-	    (rv = write_auth_fails(p->b, p->txn)) != HAVEN_OK) {
+	    (rv = write_pending(p, false)) != HAVEN_OK) {
 		return (rv);
 	}
 	for (size_t i = 0; i < bt->n; i++) {
@@ -213,6 +255,7 @@ static void
 process(haven_broker *b, batch *bt)
 {
 	haven_err refuse = HAVEN_EFULL;
+	haven_flood saved = b->flood;
 	haven_err rv;
 
 	for (int mode = HAVEN_PASS_FULL; mode <= HAVEN_PASS_NOWRITE; mode++) {
@@ -221,6 +264,7 @@ process(haven_broker *b, batch *bt)
 			send_outbox(b);
 			return;
 		}
+		b->flood = saved; /* counts must match what was committed */
 		haven__deliver_unplan(b);
 		haven__outbox_clear(&b->out);
 		if (rv == HAVEN_EFULL) {
@@ -266,20 +310,22 @@ watch_files(haven_broker *b, int64_t mono)
 static void
 final_checkpoint(haven_broker *b)
 {
-	MDB_txn *txn = NULL;
+	haven_pass_ctx p = {b, NULL, HAVEN_PASS_FULL, HAVEN_OK,
+	    haven__now_ms(), haven__mono_ms()};
 	uint64_t cp = 0;
 	haven_err rv;
 
-	if ((rv = haven__store_begin(b->store, false, &txn)) == HAVEN_OK) {
-		rv = write_auth_fails(b, txn);
+	haven__zap_tick(b->zap, p.now_ms, true);
+	if ((rv = haven__store_begin(b->store, false, &p.txn)) == HAVEN_OK) {
+		rv = write_pending(&p, true);
 	}
 	if (rv == HAVEN_OK) {
-		rv = haven__maybe_checkpoint(b, txn, true, &cp);
+		rv = haven__maybe_checkpoint(b, p.txn, true, &cp);
 	}
 	if (rv == HAVEN_OK) {
-		rv = haven__store_commit(&txn);
+		rv = haven__store_commit(&p.txn);
 	}
-	haven__store_abort(&txn);
+	haven__store_abort(&p.txn);
 	if (rv != HAVEN_OK) {
 		haven__blog("HAVEN-BRK-STORE-ERR", "during=stop code=%s",
 		    haven_err_name(rv));
@@ -308,12 +354,14 @@ iterate(haven_broker *b, batch *bt, volatile sig_atomic_t *hup)
 	if (items[1].revents & ZMQ_POLLIN) {
 		haven__zap_serve(b->zap, b->dir, haven__now_ms());
 	}
+	haven__zap_tick(b->zap, haven__now_ms(), false);
 	(void) read_batch(b, bt);
 	mono = haven__mono_ms();
 	haven__sessions_tick(&b->sessions, mono, b->cfg.redeliver_ms,
 	    idle < IDLE_MIN_MS ? IDLE_MIN_MS : idle);
 	watch_files(b, mono);
-	if (bt->n > 0 || any_want(b) || haven__zap_pending(b->zap) > 0) {
+	if (bt->n > 0 || any_want(b) || haven__zap_pending(b->zap) > 0 ||
+	    haven__flood_due(&b->flood, mono)) {
 		process(b, bt);
 	}
 	release_batch(bt);

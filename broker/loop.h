@@ -28,6 +28,7 @@ typedef struct haven_item {
 	zmq_msg_t msg;
 	bool bad_parts;               /* not exactly [rid][payload] */
 	char identity[HAVEN_ID_MAX];  /* ZAP User-Id, "" if absent */
+	uint32_t gen;                 /* its key generation, 0 if absent */
 } haven_item;
 
 typedef struct haven_pass_ctx {

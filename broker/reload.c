@@ -7,8 +7,9 @@
  * be older than the ones in force; otherwise the old ones stay and the
  * refusal is logged. Once accepted they are in force at once, even if the
  * audit write then fails (revocation must never wait for the disk).
- * Sessions of agencies that are now revoked or gone are dropped, each
- * audited REVOKE; their later frames get Error EREVOKED (handle.c) and
+ * Sessions of agencies that are now revoked or gone, or whose connection's
+ * key generation is now retired (a rotation), are dropped, each audited
+ * REVOKE; their later frames get Error EREVOKED (handle.c) and
  * ZAP refuses their new handshakes (zap.c reads the current directory).
  */
 #include <stdio.h>
@@ -31,25 +32,43 @@ audit_simple(haven_broker *b, MDB_txn *txn, uint32_t event,
 	return (haven__audit(b, txn, &e, NULL, NULL));
 }
 
-/* Drop sessions of agencies no longer allowed; audit each. */
+bool
+haven__identity_allowed(const haven_directory *dir, const char *agency,
+    uint32_t gen)
+{
+	const haven_agency *a = haven_directory_find(dir, agency);
+	const haven_agency_key *k;
+
+	if (a == NULL || a->revoked) {
+		return (false);
+	}
+	k = haven_agency_key_gen(a, gen);
+	return (k != NULL && !k->retired);
+}
+
+/* Drop sessions of agencies (or key generations) no longer allowed; audit
+ * each. */
 static haven_err
 cut_revoked(haven_broker *b, MDB_txn *txn)
 {
 	haven_sessions *ss = &b->sessions;
 	haven_err rv = HAVEN_OK;
+	char why[64];
 	size_t i = 0;
 
 	while (i < ss->n) {
-		const haven_agency *a = haven_directory_find(b->dir,
-		    ss->v[i]->agency);
-		if (a != NULL && !a->revoked) {
+		const haven_session *s = ss->v[i];
+		if (haven__identity_allowed(b->dir, s->agency, s->gen)) {
 			i++;
 			continue;
 		}
-		haven__blog("HAVEN-BRK-REVOKE", "agency=%s", ss->v[i]->agency);
+		haven__blog("HAVEN-BRK-REVOKE", "agency=%s gen=%u", s->agency,
+		    (unsigned) s->gen);
+		(void) snprintf(why, sizeof(why), "live session dropped gen=%u",
+		    (unsigned) s->gen);
 		if (txn != NULL && rv == HAVEN_OK) {
 			rv = audit_simple(b, txn, HAVEN_AUDIT_REVOKE,
-			    ss->v[i]->agency, "live session dropped");
+			    s->agency, why);
 		}
 		haven__sessions_drop(ss, i);
 	}

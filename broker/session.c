@@ -2,9 +2,13 @@
  * broker/session.c: the session table (see session.h).
  *
  * The table is a small array scanned linearly: a partnership has tens to a
- * few hundred agents connected, and HAVEN_SESSIONS_MAX bounds it against a
- * peer that reconnects in a loop. In-flight sets grow on demand and are
- * bounded by the session's credit, itself capped at HAVEN_CREDIT_MAX.
+ * few hundred agents connected. One agency (one authenticated key, maybe
+ * stolen) may reconnect in a loop or open many connections at once: it
+ * holds at most HAVEN_SESSIONS_PER_AGENCY sessions and its new sessions
+ * evict its own oldest, so it can never push other agencies' sessions out
+ * of the table. HAVEN_SESSIONS_MAX bounds the whole table. In-flight sets
+ * grow on demand and are bounded by the session's credit, itself capped
+ * at HAVEN_CREDIT_MAX.
  */
 #include "session.h"
 
@@ -50,17 +54,38 @@ haven__sessions_drop(haven_sessions *ss, size_t i)
 	ss->n--;
 }
 
-static void
-evict_oldest(haven_sessions *ss)
+/* Least recently seen session of `agency` (any agency if NULL); *count
+ * receives how many sessions matched. ss->n if none. */
+static size_t
+oldest(const haven_sessions *ss, const char *agency, size_t *count)
 {
-	size_t old = 0;
+	size_t old = ss->n;
 
-	for (size_t i = 1; i < ss->n; i++) {
-		if (ss->v[i]->last_seen_ms < ss->v[old]->last_seen_ms) {
+	*count = 0;
+	for (size_t i = 0; i < ss->n; i++) {
+		if (agency != NULL && strcmp(ss->v[i]->agency, agency) != 0) {
+			continue;
+		}
+		(*count)++;
+		if (old == ss->n ||
+		    ss->v[i]->last_seen_ms < ss->v[old]->last_seen_ms) {
 			old = i;
 		}
 	}
-	haven__sessions_drop(ss, old);
+	return (old);
+}
+
+/* Make room for one more session of `agency`. */
+static void
+make_room(haven_sessions *ss, const char *agency)
+{
+	size_t n, i = oldest(ss, agency, &n);
+
+	if (n >= HAVEN_SESSIONS_PER_AGENCY) {
+		haven__sessions_drop(ss, i);
+	} else if (ss->n >= HAVEN_SESSIONS_MAX) {
+		haven__sessions_drop(ss, oldest(ss, NULL, &n));
+	}
 }
 
 static haven_err
@@ -70,9 +95,7 @@ create(haven_sessions *ss, const uint8_t *rid, size_t rid_len,
 	haven_session *s;
 	haven_session **v;
 
-	if (ss->n >= HAVEN_SESSIONS_MAX) {
-		evict_oldest(ss);
-	}
+	make_room(ss, agency);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		return (HAVEN_ENOMEM);
 	}
@@ -91,7 +114,8 @@ create(haven_sessions *ss, const uint8_t *rid, size_t rid_len,
 
 haven_err
 haven__sessions_hello(haven_sessions *ss, const uint8_t *rid, size_t rid_len,
-    const char *agency, uint32_t credit, int64_t now_ms, haven_session **out)
+    const char *agency, uint32_t gen, uint32_t credit, int64_t now_ms,
+    haven_session **out)
 {
 	haven_session *s;
 	haven_err rv;
@@ -108,6 +132,7 @@ haven__sessions_hello(haven_sessions *ss, const uint8_t *rid, size_t rid_len,
 	    HAVEN_OK) {
 		return (rv);
 	}
+	s->gen = gen;
 	s->credit = credit > HAVEN_CREDIT_MAX ? HAVEN_CREDIT_MAX : credit;
 	s->last_seen_ms = now_ms;
 	s->want = true;
@@ -141,6 +166,26 @@ haven__session_free(const haven_session *s)
 		return (0);
 	}
 	return (s->credit - (uint32_t) s->n_inflight);
+}
+
+uint32_t
+haven__session_room(const haven_sessions *ss, const haven_session *s)
+{
+	uint32_t room = haven__session_free(s);
+	size_t total = 0;
+
+	for (size_t i = 0; i < ss->n; i++) {
+		if (strcmp(ss->v[i]->agency, s->agency) == 0) {
+			total += ss->v[i]->n_inflight;
+		}
+	}
+	if (total >= HAVEN_AGENCY_INFLIGHT_MAX) {
+		return (0);
+	}
+	if (room > HAVEN_AGENCY_INFLIGHT_MAX - total) {
+		room = (uint32_t) (HAVEN_AGENCY_INFLIGHT_MAX - total);
+	}
+	return (room);
 }
 
 haven_err

@@ -20,6 +20,8 @@
 #define HAVEN_RID_MAX 256
 #define HAVEN_CREDIT_MAX 1024
 #define HAVEN_SESSIONS_MAX 4096
+#define HAVEN_SESSIONS_PER_AGENCY 8
+#define HAVEN_AGENCY_INFLIGHT_MAX HAVEN_CREDIT_MAX
 
 typedef struct haven_inflight {
 	uint8_t msg_id[HAVEN_MSGID_BYTES];
@@ -30,6 +32,7 @@ typedef struct haven_session {
 	uint8_t rid[HAVEN_RID_MAX];
 	size_t rid_len;
 	char agency[HAVEN_ID_MAX];
+	uint32_t gen;         /* key generation of the connection (ZAP) */
 	uint32_t credit;
 	haven_inflight *inflight;
 	size_t n_inflight;
@@ -48,14 +51,19 @@ haven_session *haven__sessions_find(haven_sessions *ss, const uint8_t *rid,
     size_t rid_len);
 
 /**
- * Hello: create or update the session of `rid` for `agency` with `credit`
+ * Hello: create or update the session of `rid` for `agency` (connected
+ * with key generation `gen`) with `credit`
  * (capped at HAVEN_CREDIT_MAX). A session whose agency differs is replaced.
- * When the table is full the least recently seen session is evicted.
+ * An agency holds at most HAVEN_SESSIONS_PER_AGENCY sessions: a new one
+ * evicts that agency's least recently seen session, never another
+ * agency's. Only when the whole table is full (more than
+ * HAVEN_SESSIONS_MAX / HAVEN_SESSIONS_PER_AGENCY agencies connected) is the
+ * least recently seen session of any agency evicted.
  * @return HAVEN_OK, HAVEN_EINVAL (rid too long), HAVEN_ENOMEM.
  */
 HAVEN_NODISCARD haven_err haven__sessions_hello(haven_sessions *ss,
-    const uint8_t *rid, size_t rid_len, const char *agency, uint32_t credit,
-    int64_t now_ms, haven_session **out);
+    const uint8_t *rid, size_t rid_len, const char *agency, uint32_t gen,
+    uint32_t credit, int64_t now_ms, haven_session **out);
 
 /** Drop session i (its in-flight messages become eligible again). */
 void haven__sessions_drop(haven_sessions *ss, size_t i);
@@ -66,6 +74,13 @@ bool haven__sessions_inflight(const haven_sessions *ss, const char *agency,
 
 /** Free credit of a session (credit - in flight, never negative). */
 uint32_t haven__session_free(const haven_session *s);
+
+/** Deliveries that may still be planned on `s`: its free credit, but no
+ * more than HAVEN_AGENCY_INFLIGHT_MAX in flight over all sessions of its
+ * agency (more connections must not multiply what one agency can hold in
+ * the broker's memory and send queues). */
+uint32_t haven__session_room(const haven_sessions *ss,
+    const haven_session *s);
 
 /** Mark `id` in flight on `s`. HAVEN_OK, HAVEN_ENOMEM. */
 HAVEN_NODISCARD haven_err haven__session_add(haven_session *s,

@@ -23,7 +23,7 @@
 #define HAVEN_PEEK_PATH_MAX 4096
 #define QKEY_MAX (HAVEN_ID_MAX + 1 + 8)
 #define PKEY_MAX (HAVEN_ID_MAX + 1 + HAVEN_MSGID_BYTES)
-#define DEDUP_LEN (HAVEN_HASH_BYTES + HAVEN_RECEIPT_PACKED)
+#define DEDUP_LEN (HAVEN_HASH_BYTES + HAVEN_RECEIPT_BYTES)
 #define META_MAX (4 + 1 + HAVEN_ID_MAX * (HAVEN_MAX_RECIPIENTS + 1))
 
 enum { DB_MSG, DB_MSGMETA, DB_QUEUE, DB_PENDING, DB_DEDUP, DB_SEQ, DB_META,
@@ -271,43 +271,7 @@ haven__store_meta_put(haven_store *s, MDB_txn *txn, const char *key,
 	return (haven__mdb_err(mdb_put(txn, s->dbi[DB_META], &k, &d, 0)));
 }
 
-/* ---------------------------------------------------------- receipts */
-
-void
-haven__receipt_pack(uint8_t out[HAVEN_RECEIPT_PACKED], const haven_receipt *r)
-{
-	uint8_t *p = out;
-
-	memcpy(p, r->msg_id, HAVEN_MSGID_BYTES);
-	p += HAVEN_MSGID_BYTES;
-	haven__be64_put(p, r->audit_seq);
-	p += 8;
-	memcpy(p, r->entry_hash, HAVEN_HASH_BYTES);
-	p += HAVEN_HASH_BYTES;
-	haven__be64_put(p, (uint64_t) r->accepted_ms);
-	p += 8;
-	memcpy(p, r->envelope_hash, HAVEN_HASH_BYTES);
-	p += HAVEN_HASH_BYTES;
-	memcpy(p, r->sig, HAVEN_SIG_BYTES);
-}
-
-void
-haven__receipt_unpack(haven_receipt *r, const uint8_t in[HAVEN_RECEIPT_PACKED])
-{
-	const uint8_t *p = in;
-
-	memcpy(r->msg_id, p, HAVEN_MSGID_BYTES);
-	p += HAVEN_MSGID_BYTES;
-	r->audit_seq = haven__be64_get(p);
-	p += 8;
-	memcpy(r->entry_hash, p, HAVEN_HASH_BYTES);
-	p += HAVEN_HASH_BYTES;
-	r->accepted_ms = (int64_t) haven__be64_get(p);
-	p += 8;
-	memcpy(r->envelope_hash, p, HAVEN_HASH_BYTES);
-	p += HAVEN_HASH_BYTES;
-	memcpy(r->sig, p, HAVEN_SIG_BYTES);
-}
+/* ------------------------------------------------------------ dedup */
 
 haven_err
 haven__store_dedup_get(haven_store *s, MDB_txn *txn,
@@ -324,9 +288,9 @@ haven__store_dedup_get(haven_store *s, MDB_txn *txn,
 		return (HAVEN_ECORRUPT);
 	}
 	memcpy(env_hash, d.mv_data, HAVEN_HASH_BYTES);
-	haven__receipt_unpack(r,
-	    (const uint8_t *) d.mv_data + HAVEN_HASH_BYTES);
-	return (HAVEN_OK);
+	return (haven_receipt_unpack(r,
+	    (const uint8_t *) d.mv_data + HAVEN_HASH_BYTES,
+	    HAVEN_RECEIPT_BYTES) == HAVEN_OK ? HAVEN_OK : HAVEN_ECORRUPT);
 }
 
 /* ----------------------------------------------------------- msgmeta */
@@ -486,7 +450,7 @@ put_blobs(haven_store *s, MDB_txn *txn, const uint8_t id[HAVEN_MSGID_BYTES],
 		return (haven__mdb_err(rc));
 	}
 	memcpy(dd, env_hash, HAVEN_HASH_BYTES);
-	haven__receipt_pack(dd + HAVEN_HASH_BYTES, r);
+	haven_receipt_pack(r, dd + HAVEN_HASH_BYTES);
 	d = val(dd, sizeof(dd));
 	return (haven__mdb_err(mdb_put(txn, s->dbi[DB_DEDUP], &k, &d, 0)));
 }
@@ -575,21 +539,33 @@ haven__store_queue_walk(haven_store *s, MDB_txn *txn, const char *recipient,
 	return (rv);
 }
 
+typedef struct counter {
+	uint64_t n;
+	uint64_t max;
+} counter;
+
 static haven_err
 count_one(void *arg, const uint8_t id[HAVEN_MSGID_BYTES], bool *stop)
 {
+	counter *c = arg;
+
 	(void) id;
-	(void) stop;
-	(*(uint64_t *) arg)++;
+	*stop = ++c->n >= c->max;
 	return (HAVEN_OK);
 }
 
 haven_err
 haven__store_queue_count(haven_store *s, MDB_txn *txn, const char *recipient,
-    uint64_t *n)
+    uint64_t max, uint64_t *n)
 {
-	*n = 0;
-	return (haven__store_queue_walk(s, txn, recipient, count_one, n));
+	counter c = {0, max};
+	haven_err rv = HAVEN_OK;
+
+	if (max > 0) {
+		rv = haven__store_queue_walk(s, txn, recipient, count_one, &c);
+	}
+	*n = c.n;
+	return (rv);
 }
 
 haven_err

@@ -6,7 +6,7 @@
  *   msgmeta  msg id -> be32 type, u8 n, sender NUL, n x (recipient NUL)
  *   queue    recipient || 0x00 || be64 order -> msg id
  *   pending  recipient || 0x00 || msg id -> queue key
- *   dedup    msg id -> envelope hash (32) || packed receipt (160)
+ *   dedup    msg id -> envelope hash (32) || haven_receipt_pack (160)
  *   seq      sender -> be64 last sequence seen
  *   meta     name -> be64 (dir_version, policy_version, qorder)
  * plus the audit databases of haven/audit.h, opened through haven_audit_open.
@@ -25,8 +25,6 @@
 #include "haven/audit.h"
 #include "haven/common.h"
 #include "haven/wire.h"
-
-#define HAVEN_RECEIPT_PACKED 160
 
 typedef struct haven_store haven_store;
 
@@ -119,20 +117,15 @@ HAVEN_NODISCARD haven_err haven__store_msgmeta_get(haven_store *s,
 HAVEN_NODISCARD haven_err haven__store_queue_walk(haven_store *s,
     MDB_txn *txn, const char *recipient, haven_queue_fn fn, void *arg);
 
-/** Number of messages queued for `recipient`. */
+/** Number of messages queued for `recipient`, counting at most `max`
+ * (a count walks the queue: the cap bounds what one frame can cost). */
 HAVEN_NODISCARD haven_err haven__store_queue_count(haven_store *s,
-    MDB_txn *txn, const char *recipient, uint64_t *n);
+    MDB_txn *txn, const char *recipient, uint64_t max, uint64_t *n);
 
 /** Remove `id` from `recipient`'s queue and pending set.
  * @return HAVEN_OK, HAVEN_ENOTFOUND (not pending for that recipient),
  *   HAVEN_EFULL, HAVEN_EIO. */
 HAVEN_NODISCARD haven_err haven__store_ack(haven_store *s, MDB_txn *txn,
     const char *recipient, const uint8_t id[HAVEN_MSGID_BYTES]);
-
-/** Fixed 160-byte packing of a receipt (field order of the proto). */
-void haven__receipt_pack(uint8_t out[HAVEN_RECEIPT_PACKED],
-    const haven_receipt *r);
-void haven__receipt_unpack(haven_receipt *r,
-    const uint8_t in[HAVEN_RECEIPT_PACKED]);
 
 #endif /* HAVEN_BROKER_STORE_H */

@@ -6,9 +6,13 @@
  * unauthenticated peer, so every frame is size-checked and anything
  * unexpected is a 400. The handler is a REP socket: every request gets
  * exactly one reply, even a malformed one, so the REP state machine never
- * wedges. The rate limiter is a fixed table (oldest slot reused), so a
- * flood of bad keys costs bounded memory and at most one audit entry per
- * key per minute.
+ * wedges. The rate limiter is a fixed table (oldest slot reused): at most
+ * one audit entry per key per minute. Refusals of peers that are not in
+ * the directory (unknown key, wrong domain or mechanism, malformed) cost
+ * an attacker nothing but a fresh random key each, so together they are
+ * audited at most UNAUTH_BUDGET times per minute; the rest are counted and
+ * written as one summary entry when the minute is over (haven__zap_tick),
+ * so a handshake flood can neither fill the store nor the log.
  */
 #include "zap.h"
 
@@ -25,6 +29,7 @@
 #define ZAP_CURVE_FRAMES 7
 #define RATE_SLOTS 256
 #define RATE_WINDOW_MS 60000
+#define UNAUTH_BUDGET 60
 
 typedef struct rate_slot {
 	uint8_t key[HAVEN_KEY_BYTES];
@@ -37,6 +42,9 @@ struct haven_zap {
 	rate_slot rate[RATE_SLOTS];
 	haven_audit_entry pending[HAVEN_ZAP_PENDING_MAX];
 	size_t n_pending;
+	int64_t unauth_window_ms; /* start of the current budget window */
+	uint32_t unauth_count;    /* audited in this window */
+	uint64_t suppressed;      /* refusals not audited individually */
 };
 
 typedef struct zap_req {
@@ -50,6 +58,7 @@ typedef struct zap_verdict {
 	const char *why;     /* short reason code for log and audit */
 	haven_err code;
 	const char *user_id; /* agency on 200 (or the refused agency) */
+	uint32_t gen;        /* key generation on 200 */
 	uint8_t key[HAVEN_KEY_BYTES];
 } zap_verdict;
 
@@ -195,7 +204,28 @@ decide(zap_req *r, const haven_directory *dir, zap_verdict *v)
 	} else {
 		v->status = "200";
 		v->why = "ok";
+		v->gen = k->generation;
 	}
+}
+
+/* ZMTP metadata: one property, HAVEN_ZAP_GEN_PROP = decimal generation
+ * (name length byte, name, be32 value length, value). */
+static size_t
+gen_metadata(uint8_t out[64], uint32_t gen)
+{
+	const char *name = HAVEN_ZAP_GEN_PROP;
+	char val[16];
+	size_t nl = strlen(name), vl, off = 0;
+
+	(void) snprintf(val, sizeof(val), "%u", (unsigned) gen);
+	vl = strlen(val);
+	out[off++] = (uint8_t) nl;
+	memcpy(out + off, name, nl);
+	off += nl;
+	haven__be32_put(out + off, (uint32_t) vl);
+	off += 4;
+	memcpy(out + off, val, vl);
+	return (off + vl);
 }
 
 static void
@@ -210,6 +240,8 @@ reply(void *sock, zap_req *r, const zap_verdict *v)
 {
 	const char *uid = v->status[0] == '2' ? v->user_id : "";
 	const char *text = v->status[0] == '2' ? "OK" : "refused";
+	uint8_t meta[64];
+	size_t mlen = v->status[0] == '2' ? gen_metadata(meta, v->gen) : 0;
 
 	send_part(sock, "1.0", 3, true);
 	if (r->n >= 2) {
@@ -221,7 +253,7 @@ reply(void *sock, zap_req *r, const zap_verdict *v)
 	send_part(sock, v->status, 3, true);
 	send_part(sock, text, strlen(text), true);
 	send_part(sock, uid, strlen(uid), true);
-	send_part(sock, "", 0, false);
+	send_part(sock, meta, mlen, false);
 }
 
 /* True if this key has not been audited within the last minute. */
@@ -249,6 +281,34 @@ rate_ok(haven_zap *z, const uint8_t key[HAVEN_KEY_BYTES], int64_t now_ms)
 	return (true);
 }
 
+/* True if an unauthenticated refusal may be audited individually. */
+static bool
+unauth_ok(haven_zap *z, int64_t now_ms)
+{
+	if (now_ms - z->unauth_window_ms >= RATE_WINDOW_MS) {
+		z->unauth_window_ms = now_ms;
+		z->unauth_count = 0;
+	}
+	return (z->unauth_count++ < UNAUTH_BUDGET);
+}
+
+static haven_audit_entry *
+pending_add(haven_zap *z, int64_t now_ms, const char *actor, haven_err code)
+{
+	haven_audit_entry *e;
+
+	if (z->n_pending >= HAVEN_ZAP_PENDING_MAX) {
+		return (NULL);
+	}
+	e = &z->pending[z->n_pending++];
+	memset(e, 0, sizeof(*e));
+	e->time_ms = now_ms;
+	e->event = HAVEN_AUDIT_AUTH_FAIL;
+	haven__bcopy(e->actor, sizeof(e->actor), actor);
+	e->outcome = code;
+	return (e);
+}
+
 static void
 record_failure(haven_zap *z, const zap_verdict *v, int64_t now_ms)
 {
@@ -258,22 +318,42 @@ record_failure(haven_zap *z, const zap_verdict *v, int64_t now_ms)
 	if (!rate_ok(z, v->key, now_ms)) {
 		return;
 	}
+	if (v->user_id == NULL && !unauth_ok(z, now_ms)) {
+		z->suppressed++;
+		return;
+	}
+	if ((e = pending_add(z, now_ms, v->user_id != NULL ? v->user_id :
+	    "unknown", v->code)) == NULL) {
+		z->suppressed++;
+		return;
+	}
 	haven__hex_encode(hex, v->key, HAVEN_KEY_BYTES);
 	hex[16] = '\0';
 	haven__blog("HAVEN-BRK-AUTH-FAIL", "why=%s agency=%s key=%s", v->why,
 	    v->user_id != NULL ? v->user_id : "-", hex);
-	if (z->n_pending >= HAVEN_ZAP_PENDING_MAX) {
-		return;
-	}
-	e = &z->pending[z->n_pending++];
-	memset(e, 0, sizeof(*e));
-	e->time_ms = now_ms;
-	e->event = HAVEN_AUDIT_AUTH_FAIL;
-	haven__bcopy(e->actor, sizeof(e->actor),
-	    v->user_id != NULL ? v->user_id : "unknown");
-	e->outcome = v->code;
 	(void) snprintf(e->reason, sizeof(e->reason), "%s key=%s", v->why,
 	    hex);
+}
+
+void
+haven__zap_tick(haven_zap *z, int64_t now_ms, bool force)
+{
+	haven_audit_entry *e;
+
+	if (z->suppressed == 0 || (!force &&
+	    now_ms - z->unauth_window_ms < RATE_WINDOW_MS)) {
+		return;
+	}
+	if ((e = pending_add(z, now_ms, "unknown", HAVEN_EAUTH)) == NULL) {
+		return;
+	}
+	(void) snprintf(e->reason, sizeof(e->reason),
+	    "flood suppressed=%llu", (unsigned long long) z->suppressed);
+	haven__blog("HAVEN-BRK-AUTH-FLOOD", "suppressed=%llu",
+	    (unsigned long long) z->suppressed);
+	z->suppressed = 0;
+	z->unauth_window_ms = now_ms;
+	z->unauth_count = 0;
 }
 
 void

@@ -58,9 +58,11 @@ bc_broker_pub(const hv_partnership *p, haven_pubkey *out)
 	    sizeof(err)) == HAVEN_OK ? 0 : -1);
 }
 
-/* Connect with `keys` (taken over on success). */
+/* Connect with `keys` (taken over on success); `rid` (rid_len bytes), if
+ * not NULL, is a routing id chosen by the client (ZMQ_ROUTING_ID). */
 static inline int
-bc_open_keys(bc_client *c, const hv_partnership *p, haven_keys *keys)
+bc_open_keys_rid(bc_client *c, const hv_partnership *p, haven_keys *keys,
+    const void *rid, size_t rid_len)
 {
 	haven_pubkey me, broker;
 	char ep[64];
@@ -86,13 +88,25 @@ bc_open_keys(bc_client *c, const hv_partnership *p, haven_keys *keys)
 	    HAVEN_KEY_BYTES);
 	(void) zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY,
 	    haven_keys_curve_sk(keys), HAVEN_KEY_BYTES);
+	if (rid != NULL && zmq_setsockopt(c->sock, ZMQ_ROUTING_ID, rid,
+	    rid_len) != 0) {
+		return (-1);
+	}
 	(void) snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", p->port);
 	return (zmq_connect(c->sock, ep) == 0 ? 0 : -1);
 }
 
-/* Connect as `agency` with its key file from the partnership. */
 static inline int
-bc_open(bc_client *c, const hv_partnership *p, const char *agency)
+bc_open_keys(bc_client *c, const hv_partnership *p, haven_keys *keys)
+{
+	return (bc_open_keys_rid(c, p, keys, NULL, 0));
+}
+
+/* Connect as `agency` with its key file from the partnership, with a
+ * routing id of the client's choosing if `rid` is not NULL. */
+static inline int
+bc_open_rid(bc_client *c, const hv_partnership *p, const char *agency,
+    const char *rid)
 {
 	char rel[256], err[256];
 	haven_keys *k = NULL;
@@ -102,12 +116,20 @@ bc_open(bc_client *c, const hv_partnership *p, const char *agency)
 	    HAVEN_OK) {
 		return (-1);
 	}
-	if (bc_open_keys(c, p, k) != 0) {
+	if (bc_open_keys_rid(c, p, k, rid, rid != NULL ? strlen(rid) : 0) !=
+	    0) {
 		haven_keys_destroy(&k);
 		c->keys = NULL;
 		return (-1);
 	}
 	return (0);
+}
+
+/* Connect as `agency` with its key file from the partnership. */
+static inline int
+bc_open(bc_client *c, const hv_partnership *p, const char *agency)
+{
+	return (bc_open_rid(c, p, agency, NULL));
 }
 
 static inline void

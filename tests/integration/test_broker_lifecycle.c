@@ -382,6 +382,210 @@ test_store_full(void **state)
 	free(cfg);
 }
 
+/*
+ * Key rotation: enrolling generation 2 retires generation 1. ZAP already
+ * refuses new handshakes with the old key; a connection made with it
+ * before the rotation must be cut off too (as for a revocation), or a
+ * stolen old key keeps a live session that takes and acknowledges the
+ * agency's deliveries.
+ */
+static void
+test_rotation_cuts_old_key_connection(void **state)
+{
+	hv_partnership *p = *state;
+	bc_msg m = {.type = HAVEN_MSG_OE_NOTIFICATION,
+	    .recipients = {"school.urn.110456"}, .n = 1,
+	    .profile = "oe.setting", .payload = "after-rotation"};
+	bc_audit_q rev = {HAVEN_AUDIT_REVOKE, NULL, -1, "school.urn.110456",
+	    "gen=1"};
+	char rot[512], dj[512], pub[512], key[512], err[256];
+	const char *kg[] = {"keygen", "--agency", "school.urn.110456",
+	    "--generation", "2", "--out", rot, NULL};
+	const char *add[] = {"directory", "add", "--dir", dj, "--pub", pub,
+	    NULL};
+	bc_client old, fresh, police;
+	haven_keys *k2 = NULL;
+	haven_frame f;
+	uint8_t id[16];
+	uint32_t queued = 0;
+
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open(&old, p, "school.urn.110456"), 0);
+	assert_int_equal(bc_hello(&old, 4, &queued), 0);
+	/* hv_path's buffers rotate: copy the paths first. */
+	(void) snprintf(rot, sizeof(rot), "%s", hv_path(p, "rot"));
+	(void) snprintf(dj, sizeof(dj), "%s", hv_path(p, "directory.json"));
+	assert_int_equal(hv_run(p, "havenctl", kg, 30000, NULL), 0);
+	(void) snprintf(pub, sizeof(pub), "%s",
+	    hv_path(p, "rot/school.urn.110456.pub"));
+	(void) snprintf(key, sizeof(key), "%s",
+	    hv_path(p, "rot/school.urn.110456.key"));
+	assert_int_equal(hv_run(p, "havenctl", add, 30000, NULL), 0);
+	assert_int_equal(hv_broker_reload(p), 0);
+	assert_true(bc_audit_wait(p, &rev, 5000) >= 1);
+	/* The old-key connection is refused on every frame. */
+	memset(&f, 0, sizeof(f));
+	f.kind = HAVEN_FRAME_HEARTBEAT;
+	assert_int_equal(bc_send(&old, &f), 0);
+	assert_int_equal(bc_recv(&old, &f, 5000), 0);
+	assert_int_equal(f.kind, HAVEN_FRAME_ERROR);
+	assert_int_equal(f.error_code, HAVEN_EREVOKED);
+	/* A new message for the agency is not delivered over it... */
+	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
+	submit_ok(&police, &m, id);
+	assert_int_equal(bc_expect(&old, HAVEN_FRAME_DELIVER, &f, 1500), -1);
+	/* ...but to the connection made with the new key. */
+	assert_int_equal(haven_keys_load(&k2, key, err, sizeof(err)),
+	    HAVEN_OK);
+	assert_int_equal(bc_open_keys(&fresh, p, k2), 0);
+	assert_int_equal(bc_hello(&fresh, 4, &queued), 0);
+	assert_int_equal(queued, 1);
+	expect_deliver(&fresh, id, 5000);
+	bc_close(&fresh);
+	bc_close(&police);
+	bc_close(&old);
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_true(bc_audit_verifies(p));
+}
+
+/*
+ * Deliveries go to a session's routing id, so an agency must never inherit
+ * another's. A peer may choose its routing id (ZMQ_ROUTING_ID) and take
+ * one that an agency used before disconnecting: it must not receive that
+ * agency's deliveries. The broker refuses frames on peer-chosen ids.
+ */
+static void
+test_chosen_routing_id_refused(void **state)
+{
+	hv_partnership *p = *state;
+	bc_msg m = {.type = HAVEN_MSG_OE_NOTIFICATION,
+	    .recipients = {"school.urn.110123"}, .n = 1,
+	    .profile = "oe.setting", .payload = "for-110123-only"};
+	bc_audit_q q = {HAVEN_AUDIT_REJECT, NULL, HAVEN_EAUTH,
+	    "school.urn.110123", "rule=routing-id"};
+	bc_client owner, thief, police;
+	haven_frame f, first, second;
+	uint8_t id[16];
+	uint32_t queued = 0;
+
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open_rid(&owner, p, "school.urn.110123",
+	    "shared-rid"), 0);
+	memset(&f, 0, sizeof(f));
+	f.kind = HAVEN_FRAME_HELLO;
+	f.credit = 4;
+	assert_int_equal(bc_send(&owner, &f), 0);
+	assert_int_equal(bc_recv(&owner, &first, 5000), 0);
+	bc_close(&owner);
+	usleep(300000);
+	/* Another agency connects with the same routing id. */
+	assert_int_equal(bc_open_rid(&thief, p, "school.urn.110456",
+	    "shared-rid"), 0);
+	memset(&f, 0, sizeof(f));
+	f.kind = HAVEN_FRAME_HEARTBEAT;
+	assert_int_equal(bc_send(&thief, &f), 0);
+	assert_int_equal(bc_recv(&thief, &second, 5000), 0);
+	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
+	submit_ok(&police, &m, id);
+	/* The other school never gets the first school's message. */
+	assert_int_equal(bc_expect(&thief, HAVEN_FRAME_DELIVER, &f, 2000), -1);
+	/* Both peer-chosen ids were refused, and audited. */
+	assert_int_equal(first.kind, HAVEN_FRAME_ERROR);
+	assert_int_equal(first.error_code, HAVEN_EAUTH);
+	assert_int_equal(second.kind, HAVEN_FRAME_ERROR);
+	assert_int_equal(second.error_code, HAVEN_EAUTH);
+	assert_true(bc_audit_wait(p, &q, 2000) >= 1);
+	haven_frame_release(&first);
+	haven_frame_release(&second);
+	/* The owner, on an id of libzmq's choosing, still gets it. */
+	assert_int_equal(bc_open(&owner, p, "school.urn.110123"), 0);
+	assert_int_equal(bc_hello(&owner, 4, &queued), 0);
+	assert_int_equal(queued, 1);
+	expect_deliver(&owner, id, 5000);
+	bc_close(&owner);
+	bc_close(&thief);
+	bc_close(&police);
+	assert_int_equal(hv_broker_stop(p), 0);
+	assert_true(bc_audit_verifies(p));
+}
+
+/* The N of the one summary entry "flood suppressed=N" (0 if none), as
+ * the broker logged it when writing that entry. */
+static unsigned long
+flood_suppressed(hv_partnership *p, const char *agency)
+{
+	bc_audit_q q = {HAVEN_AUDIT_REJECT, NULL, -1, agency,
+	    "flood suppressed="};
+	char needle[128], *log;
+	size_t len, off;
+	unsigned long n = 0;
+
+	if (bc_audit_count(p, &q) != 1) {
+		return (0);
+	}
+	(void) snprintf(needle, sizeof(needle),
+	    "HAVEN-BRK-FLOOD agency=%s suppressed=", agency);
+	log = slurp(hv_path(p, "broker.log"), &len);
+	for (off = 0; off + strlen(needle) < len; off++) {
+		if (memcmp(log + off, needle, strlen(needle)) == 0) {
+			n = strtoul(log + off + strlen(needle), NULL, 10);
+			break;
+		}
+	}
+	free(log);
+	return (n);
+}
+
+/* An authenticated peer sending refusable frames as fast as it can: each
+ * is still refused on the wire, but the audit grows by a bounded number of
+ * entries per agency per minute plus one summary that counts the rest, so
+ * a flood cannot fill the store. Other agencies are audited as before. */
+static void
+test_reject_flood_bounded(void **state)
+{
+	hv_partnership *p = *state;
+	bc_audit_q one = {HAVEN_AUDIT_REJECT, NULL, HAVEN_EDECODE,
+	    "school.urn.110456", "rule=frame"};
+	bc_audit_q pol = {HAVEN_AUDIT_REJECT, NULL, HAVEN_EDECODE,
+	    "police.cambs", "rule=frame"};
+	bc_client school, police;
+	uint8_t junk[32];
+	int errors = 0, audited;
+	haven_frame f;
+	const int n = 400;
+
+	assert_int_equal(hv_broker_start(p), 0);
+	assert_int_equal(bc_open(&school, p, "school.urn.110456"), 0);
+	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
+	memset(junk, 0xff, sizeof(junk));
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(bc_send_raw(&school, junk, sizeof(junk)), 0);
+	}
+	while (errors < n && bc_expect(&school, HAVEN_FRAME_ERROR, &f,
+	    3000) == 0) {
+		assert_int_equal(f.error_code, HAVEN_EDECODE);
+		haven_frame_release(&f);
+		errors++;
+	}
+	assert_int_equal(errors, n);
+	/* Another agency's refusal is still audited individually. */
+	assert_int_equal(bc_send_raw(&police, junk, sizeof(junk)), 0);
+	assert_int_equal(bc_expect(&police, HAVEN_FRAME_ERROR, &f, 3000), 0);
+	haven_frame_release(&f);
+	bc_close(&police);
+	bc_close(&school);
+	assert_int_equal(hv_broker_stop(p), 0);
+	audited = bc_audit_count(p, &one);
+	if (audited > 101) {
+		fail_msg("%d REJECT entries for one flooding agency", audited);
+	}
+	assert_int_equal(bc_audit_count(p, &pol), 1);
+	/* The summary written at shutdown accounts for every refusal. */
+	assert_int_equal((unsigned long) audited +
+	    flood_suppressed(p, "school.urn.110456"), (unsigned long) n);
+	assert_true(bc_audit_verifies(p));
+}
+
 int
 main(void)
 {
@@ -398,6 +602,12 @@ main(void)
 		    test_store_forward_and_redelivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_full, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_reject_flood_bounded,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chosen_routing_id_refused,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rotation_cuts_old_key_connection, setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

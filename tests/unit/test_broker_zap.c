@@ -114,7 +114,11 @@ typedef struct part {
 
 #define S(x) {(x), sizeof(x) - 1}
 
-/* Send parts, let the handler serve, read the reply: status and user. */
+static char last_meta[128];
+static int last_meta_len;
+
+/* Send parts, let the handler serve, read the reply: status and user (the
+ * metadata part is kept in last_meta). */
 static void
 exchange(struct fx *f, const part *parts, size_t n, char status[4],
     char user[64])
@@ -139,6 +143,10 @@ exchange(struct fx *f, const part *parts, size_t n, char status[4],
 		int r = zmq_recv(f->req, buf[i], sizeof(buf[i]) - 1, 0);
 		assert_true(r >= 0);
 		buf[i][r < (int) sizeof(buf[i]) ? r : 0] = '\0';
+		if (i == 5) {
+			last_meta_len = r;
+			memcpy(last_meta, buf[i], sizeof(last_meta));
+		}
 		assert_int_equal(zmq_getsockopt(f->req, ZMQ_RCVMORE, &more,
 		    &ml), 0);
 	}
@@ -174,6 +182,24 @@ test_known_key_accepted(void **state)
 	assert_string_equal(status, "200");
 	assert_string_equal(user, "la.cambs.ehe");
 	assert_int_equal(haven__zap_pending(f->zap), 0);
+}
+
+/* A 200 carries the key generation as ZAP metadata, so the broker can
+ * refuse a live connection whose key is retired later; a 400 carries none. */
+static void
+test_generation_metadata(void **state)
+{
+	struct fx *f = *state;
+	char status[4], user[64];
+	const char want[] = "\x0bX-Haven-Gen\x00\x00\x00\x01" "2";
+
+	curve_request(f, f->la_new, 32, "haven", "CURVE", status, user);
+	assert_string_equal(status, "200");
+	assert_int_equal(last_meta_len, (int) sizeof(want) - 1);
+	assert_memory_equal(last_meta, want, sizeof(want) - 1);
+	curve_request(f, f->la_old, 32, "haven", "CURVE", status, user);
+	assert_string_equal(status, "400");
+	assert_int_equal(last_meta_len, 0);
 }
 
 static void
@@ -223,6 +249,49 @@ test_rate_limited_audit(void **state)
 	assert_int_equal(haven__zap_pending(f->zap), 0);
 }
 
+/* A flood of fresh unknown keys (free for an attacker) is audited a
+ * bounded number of times, then summarised in one entry: it can fill
+ * neither the store nor the log. Pending entries are cleared after each
+ * request, as the loop does after each commit. */
+static void
+test_unknown_key_flood_bounded(void **state)
+{
+	struct fx *f = *state;
+	uint8_t key[32];
+	char status[4], user[64];
+	size_t audited = 0;
+
+	for (int i = 0; i < 200; i++) {
+		randombytes_buf(key, sizeof(key));
+		curve_request(f, key, 32, "haven", "CURVE", status, user);
+		assert_string_equal(status, "400");
+		audited += haven__zap_pending(f->zap);
+		haven__zap_pending_clear(f->zap);
+	}
+	assert_true(audited >= 1);
+	if (audited > 64) {
+		fail_msg("%zu AUTH_FAIL entries for 200 unknown keys", audited);
+	}
+	/* Within the minute: no summary yet. Once it is over: exactly one
+	 * entry that counts the rest. */
+	haven__zap_tick(f->zap, 1000000 + 1000, false);
+	assert_int_equal(haven__zap_pending(f->zap), 0);
+	haven__zap_tick(f->zap, 1000000 + 60000, false);
+	assert_int_equal(haven__zap_pending(f->zap), 1);
+	assert_int_equal(haven__zap_pending_at(f->zap, 0)->event,
+	    HAVEN_AUDIT_AUTH_FAIL);
+	assert_non_null(strstr(haven__zap_pending_at(f->zap, 0)->reason,
+	    "suppressed="));
+	assert_int_equal(strtoul(strstr(haven__zap_pending_at(f->zap,
+	    0)->reason, "=") + 1, NULL, 10) + audited, 200);
+	haven__zap_pending_clear(f->zap);
+	haven__zap_tick(f->zap, 1000000 + 200000, true);
+	assert_int_equal(haven__zap_pending(f->zap), 0);
+	/* A known agency's refusal is still audited in the flood. */
+	curve_request(f, f->school, 32, "haven", "CURVE", status, user);
+	assert_int_equal(haven__zap_pending(f->zap), 1);
+}
+
 static void
 test_fail_closed_on_malformed(void **state)
 {
@@ -266,10 +335,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_known_key_accepted, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_generation_metadata, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_refused_keys, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limited_audit, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_key_flood_bounded,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_closed_on_malformed,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handler_refused,
