@@ -127,24 +127,6 @@ parse_root(haven__agent_config *c, const json_t *root, char *err,
 	return (check_endpoint(c->broker, err, errlen));
 }
 
-/* Split "field: what" (the jsonutil convention) into its two halves. */
-static void
-split_err(const char *err, char *field, size_t fieldlen, char *why,
-    size_t whylen)
-{
-	const char *colon = strstr(err, ": ");
-	size_t n;
-
-	if (colon == NULL || strchr(err, ' ') < colon) {
-		haven__errf(field, fieldlen, "%s", "");
-		haven__errf(why, whylen, "%s", err);
-		return;
-	}
-	n = (size_t) (colon - err);
-	haven__errf(field, fieldlen, "%.*s", (int) n, err);
-	haven__errf(why, whylen, "%s", colon + 2);
-}
-
 haven_err
 haven__agent_config_parse(haven__agent_config *cfg, const char *json,
     size_t len, char *field, size_t fieldlen, char *why, size_t whylen)
@@ -160,7 +142,7 @@ haven__agent_config_parse(haven__agent_config *cfg, const char *json,
 	}
 	json_decref(root);
 	if (rv != HAVEN_OK) {
-		split_err(err, field, fieldlen, why, whylen);
+		haven__json_split_err(err, field, fieldlen, why, whylen);
 		memset(cfg, 0, sizeof(*cfg));
 	}
 	return (rv);

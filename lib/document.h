@@ -16,6 +16,7 @@
 #define HAVEN_LIB_DOCUMENT_H
 
 #include "haven/common.h"
+#include "util.h"
 #include "haven/keys.h"
 
 #define HAVEN__DOC_DOMAIN "haven-doc-v1"
@@ -44,10 +45,5 @@ HAVEN_NODISCARD haven_err haven__doc_sign(const char *kind,
 HAVEN_NODISCARD haven_err haven__doc_verify(const char *kind,
     const uint8_t *buf, size_t len, const uint8_t admin_pk[HAVEN_KEY_BYTES],
     uint8_t **body, size_t *body_len, char *err, size_t errlen);
-
-/** True if `s` is well-formed UTF-8 (no overlongs, surrogates or code
- * points above U+10FFFF). Document strings must be, so that whatever a
- * signed body holds can also be written as its JSON source. */
-bool haven__utf8_valid(const char *s);
 
 #endif /* HAVEN_LIB_DOCUMENT_H */

@@ -53,56 +53,13 @@ fail(perr *pe, haven_err rv, const char *field, const char *why)
 	return (rv);
 }
 
-/* jsonutil says "children[1].dob: missing": split it at the first ": ". */
+/* jsonutil says "children[1].dob: missing": field and reason apart. */
 static haven_err
 fail_util(perr *pe, haven_err rv, const char *msg)
 {
-	const char *sep = strstr(msg, ": ");
-
-	if (sep == NULL) {
-		return (fail(pe, rv, "", msg));
-	}
-	haven__errf(pe->field, pe->fieldlen, "%.*s", (int) (sep - msg), msg);
-	haven__errf(pe->why, pe->whylen, "%s", sep + 2);
+	haven__json_split_err(msg, pe->field, pe->fieldlen, pe->why,
+	    pe->whylen);
 	return (rv);
-}
-
-static bool
-utf8_ok(const char *s)
-{
-	const unsigned char *p = (const unsigned char *) s;
-
-	while (*p != 0) {
-		size_t n;
-		uint32_t cp;
-
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		if (*p >= 0xc2 && *p <= 0xdf) {
-			n = 1, cp = *p & 0x1fu;
-		} else if (*p >= 0xe0 && *p <= 0xef) {
-			n = 2, cp = *p & 0x0fu;
-		} else if (*p >= 0xf0 && *p <= 0xf4) {
-			n = 3, cp = *p & 0x07u;
-		} else {
-			return (false);
-		}
-		/* A NUL fails the continuation test: never reads past it. */
-		for (size_t i = 1; i <= n; i++) {
-			if ((p[i] & 0xc0) != 0x80) {
-				return (false);
-			}
-			cp = (cp << 6) | (p[i] & 0x3fu);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-			return (false);
-		}
-		p += n + 1;
-	}
-	return (true);
 }
 
 /* Police references: printable ASCII, no spaces ("CC-2026-114233"). */
@@ -673,7 +630,7 @@ haven_oe_payload_encode(const haven_incident *inc, const haven_oe_item *item,
 static bool
 cp(char *dst, size_t len, const char *src)
 {
-	return (src != NULL && utf8_ok(src) &&
+	return (src != NULL && haven__utf8_valid(src) &&
 	    haven__strlcpy(dst, src, len) == HAVEN_OK);
 }
 
@@ -933,14 +890,14 @@ fail:
 static bool
 str_fits(const char *s, size_t len)
 {
-	return (memchr(s, '\0', len) != NULL && utf8_ok(s));
+	return (memchr(s, '\0', len) != NULL && haven__utf8_valid(s));
 }
 
 static bool
 incident_strings_ok(const haven_incident *inc, const char *reason)
 {
 	bool ok = inc->n_children <= HAVEN_OE_MAX_CHILDREN &&
-	    (reason == NULL || utf8_ok(reason)) &&
+	    (reason == NULL || haven__utf8_valid(reason)) &&
 	    str_fits(inc->police_ref, sizeof(inc->police_ref)) &&
 	    str_fits(inc->occurred_at, sizeof(inc->occurred_at)) &&
 	    str_fits(inc->location, sizeof(inc->location)) &&

@@ -233,3 +233,19 @@ haven__json_hex(const json_t *obj, const char *key, uint8_t *dst, size_t len,
 	}
 	return (HAVEN_OK);
 }
+
+void
+haven__json_split_err(const char *err, char *field, size_t fieldlen,
+    char *why, size_t whylen)
+{
+	const char *colon = strstr(err, ": ");
+	const char *space = strchr(err, ' ');
+
+	if (colon == NULL || (space != NULL && space < colon)) {
+		haven__errf(field, fieldlen, "%s", "");
+		haven__errf(why, whylen, "%s", err);
+		return;
+	}
+	haven__errf(field, fieldlen, "%.*s", (int) (colon - err), err);
+	haven__errf(why, whylen, "%s", colon + 2);
+}

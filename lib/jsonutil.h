@@ -49,4 +49,10 @@ HAVEN_NODISCARD haven_err haven__json_int(const json_t *obj, const char *key,
 HAVEN_NODISCARD haven_err haven__json_hex(const json_t *obj, const char *key,
     uint8_t *dst, size_t len, const char *where, char *err, size_t errlen);
 
+/** Split a reader's "field: what" message into its halves; a message with
+ * no field part (or whose first space comes before ": ") goes whole into
+ * `why` and `field` is "". */
+void haven__json_split_err(const char *err, char *field, size_t fieldlen,
+    char *why, size_t whylen);
+
 #endif /* HAVEN_LIB_JSONUTIL_H */

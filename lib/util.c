@@ -353,3 +353,59 @@ haven__mdb_err(int rc)
 		return (HAVEN_EIO);
 	}
 }
+
+/* Length of the sequence led by c (0 if c cannot lead one), and the
+ * smallest code point it may encode (to refuse overlong forms). */
+static size_t
+utf8_lead(unsigned c, uint32_t *cp, uint32_t *min)
+{
+	if (c >= 0xc2 && c <= 0xdf) {
+		*cp = c & 0x1f;
+		*min = 0x80;
+		return (1);
+	}
+	if (c >= 0xe0 && c <= 0xef) {
+		*cp = c & 0x0f;
+		*min = 0x800;
+		return (2);
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		*cp = c & 0x07;
+		*min = 0x10000;
+		return (3);
+	}
+	return (0);
+}
+
+bool
+haven__utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	while (*p != 0) {
+		uint32_t cp = 0;
+		uint32_t min = 0;
+		size_t n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((n = utf8_lead(*p, &cp, &min)) == 0) {
+			return (false);
+		}
+		/* A NUL continuation byte fails the test, so no overread. */
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80) {
+				return (false);
+			}
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff)) {
+			return (false);
+		}
+		p += n + 1;
+	}
+	return (true);
+}

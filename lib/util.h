@@ -64,4 +64,8 @@ HAVEN_NODISCARD haven_err haven__mkdirs(const char *path);
  * HAVEN_ESYSERR|errno, else HAVEN_EIO). */
 haven_err haven__mdb_err(int rc);
 
+/** True if `s` is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points above U+10FFFF). */
+bool haven__utf8_valid(const char *s);
+
 #endif /* HAVEN_LIB_UTIL_H */
