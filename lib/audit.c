@@ -404,7 +404,7 @@ static haven_err
 put_entry(haven_audit_log *log, MDB_txn *txn, uint64_t seq,
     const uint8_t *buf, size_t len, const uint8_t hash[HAVEN_HASH_BYTES])
 {
-	uint8_t kb[8], hv[HEAD_LEN];
+	uint8_t kb[8] = {0}, hv[HEAD_LEN];
 	MDB_val k = val_of(kb, sizeof(kb)), v = val_of(buf, len);
 	MDB_val hk = val_of(HEAD_KEY, strlen(HEAD_KEY)), hval;
 	int rc;
@@ -457,7 +457,7 @@ haven_err
 haven_audit_get(haven_audit_log *log, MDB_txn *txn, uint64_t seq,
     haven_audit_entry *e, uint8_t hash[HAVEN_HASH_BYTES])
 {
-	uint8_t kb[8];
+	uint8_t kb[8] = {0};
 	MDB_val k = val_of(kb, sizeof(kb)), v;
 	int rc;
 
@@ -497,7 +497,7 @@ haven_audit_checkpoint(haven_audit_log *log, MDB_txn *txn,
 {
 	Haven__Checkpoint pb;
 	uint8_t hash[HAVEN_HASH_BYTES], sig[HAVEN_SIG_BYTES];
-	uint8_t m[CKPT_MSG_LEN], kb[8], buf[CKPT_MAX];
+	uint8_t m[CKPT_MSG_LEN], kb[8] = {0}, buf[CKPT_MAX];
 	MDB_val k = val_of(kb, sizeof(kb)), v;
 	uint64_t seq;
 	haven_err rv;
