@@ -24,7 +24,8 @@
 
 #define HAVEN_BROKER_ID "broker"
 #define HAVEN_HANDSHAKE_MS 10000
-#define HAVEN_HWM 1000
+#define HAVEN_RCVHWM 1000
+#define HAVEN_SNDHWM_MAX 1000
 
 /** What happened when start-up failed: maps to the exit code. */
 typedef enum {
@@ -104,6 +105,21 @@ void haven__broker_reload(haven_broker *b);
  * as a revocation cuts the agency's). */
 bool haven__identity_allowed(const haven_directory *dir, const char *agency,
     uint32_t gen);
+
+/**
+ * The ROUTER's send high-water mark (ZMQ_SNDHWM, per connection, in
+ * frames). libzmq holds up to this many frames, each up to
+ * max_frame_bytes, for a peer that does not read. One loop iteration sends
+ * a connection at most its agency's deliveries in flight
+ * (HAVEN_AGENCY_INFLIGHT_MAX) plus one reply per frame of the batch
+ * (batch_max), so that is the bound: a peer that reads what it was sent
+ * never loses a frame to it, and one that never reads holds no more than
+ * that (384 frames by default, at most HAVEN_SNDHWM_MAX, libzmq's own
+ * default). Past it a send fails "busy": a delivery is retried after its
+ * backoff, a lost reply is recovered by the agent (Hello again, identical
+ * resubmission).
+ */
+int haven__sndhwm(const haven_bconf *c);
 
 /** Stamp of a file (zeroed if it cannot be stat'ed). */
 void haven__filestamp(const char *path, haven_filestamp *st);

@@ -17,6 +17,8 @@
 #include "util.h"
 
 #define MB_MAX 1048576
+#define REDELIVER_MAX 86400000
+#define REDELIVER_MAX_DEFAULT 600000
 
 typedef struct num_key {
 	const char *name;
@@ -30,8 +32,10 @@ static const num_key nums[] = {
 	{"map_size_mb", 1, MB_MAX, offsetof(haven_bconf, map_size_mb), true},
 	{"max_frame_bytes", 4096, HAVEN_FRAME_MAX,
 	    offsetof(haven_bconf, max_frame_bytes), false},
-	{"redeliver_ms", 100, 86400000, offsetof(haven_bconf, redeliver_ms),
-	    false},
+	{"redeliver_ms", 100, REDELIVER_MAX, offsetof(haven_bconf,
+	    redeliver_ms), false},
+	{"redeliver_max_ms", 100, REDELIVER_MAX, offsetof(haven_bconf,
+	    redeliver_max_ms), false},
 	{"checkpoint_every", 1, 1000000,
 	    offsetof(haven_bconf, checkpoint_every), false},
 	{"batch_max", 1, 4096, offsetof(haven_bconf, batch_max), false},
@@ -56,7 +60,8 @@ static const str_key strs[] = {
 
 static const char *const allowed[] = {"listen", "data_dir", "keys",
     "admin_pub", "directory", "policy", "map_size_mb", "max_frame_bytes",
-    "redeliver_ms", "checkpoint_every", "batch_max", "heartbeat_ms", NULL};
+    "redeliver_ms", "redeliver_max_ms", "checkpoint_every", "batch_max",
+    "heartbeat_ms", NULL};
 
 #define N_NUMS (sizeof(nums) / sizeof(nums[0]))
 #define N_STRS (sizeof(strs) / sizeof(strs[0]))
@@ -68,6 +73,7 @@ haven__bconf_defaults(haven_bconf *c)
 	c->map_size_mb = 1024;
 	c->max_frame_bytes = HAVEN_FRAME_MAX;
 	c->redeliver_ms = 30000;
+	c->redeliver_max_ms = REDELIVER_MAX_DEFAULT;
 	c->checkpoint_every = 64;
 	c->batch_max = 256;
 	c->heartbeat_ms = 5000;
@@ -139,6 +145,24 @@ read_strs(haven_bconf *c, const json_t *root, char *err, size_t errlen)
 	return (check_listen(c->listen, err, errlen));
 }
 
+/* The backoff cap may not be below the first wait. Left out, it is the
+ * default, raised to redeliver_ms if that is larger. */
+static haven_err
+check_redeliver(haven_bconf *c, const json_t *root, char *err, size_t errlen)
+{
+	if (c->redeliver_max_ms >= c->redeliver_ms) {
+		return (HAVEN_OK);
+	}
+	if (json_object_get(root, "redeliver_max_ms") == NULL) {
+		c->redeliver_max_ms = c->redeliver_ms;
+		return (HAVEN_OK);
+	}
+	haven__errf(err, errlen,
+	    "redeliver_max_ms: must not be less than redeliver_ms (%u)",
+	    c->redeliver_ms);
+	return (HAVEN_EINVAL);
+}
+
 haven_err
 haven__bconf_parse(haven_bconf *c, const char *text, size_t len, char *err,
     size_t errlen)
@@ -169,6 +193,7 @@ haven__bconf_parse(haven_bconf *c, const char *text, size_t len, char *err,
 			goto out;
 		}
 	}
+	rv = check_redeliver(c, root, err, errlen);
 out:
 	json_decref(root);
 	return (rv);

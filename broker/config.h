@@ -6,11 +6,14 @@
  *    "directory": "/etc/haven/directory.signed",
  *    "policy": "/etc/haven/policy.signed", "map_size_mb": 1024,
  *    "max_frame_bytes": 1048576, "redeliver_ms": 30000,
- *    "checkpoint_every": 64, "batch_max": 256, "heartbeat_ms": 5000}
+ *    "redeliver_max_ms": 600000, "checkpoint_every": 64, "batch_max": 256,
+ *    "heartbeat_ms": 5000}
  *
  * Unknown keys are refused; every refusal names the key. The six paths are
  * required; the numbers are optional with the defaults above and bounded
- * (see HAVEN_BCONF_* below). Relative paths are taken relative to the
+ * (see the fields below); redeliver_max_ms may not be less than
+ * redeliver_ms (left out, it defaults to the larger of 600000 and
+ * redeliver_ms). Relative paths are taken relative to the
  * directory of the config file (haven__bconf_load only).
  */
 #ifndef HAVEN_BROKER_CONFIG_H
@@ -34,6 +37,7 @@ typedef struct haven_bconf {
 	uint64_t map_size_mb;      /* [1, 1048576], default 1024 */
 	uint32_t max_frame_bytes;  /* [4096, HAVEN_FRAME_MAX], default max */
 	uint32_t redeliver_ms;     /* [100, 86400000], default 30000 */
+	uint32_t redeliver_max_ms; /* [redeliver_ms, 86400000], 600000 */
 	uint32_t checkpoint_every; /* [1, 1000000], default 64 */
 	uint32_t batch_max;        /* [1, 4096], default 256 */
 	uint32_t heartbeat_ms;     /* [100, 600000], default 5000 */

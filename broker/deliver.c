@@ -8,8 +8,12 @@
  * receipt. The DELIVER audit entry is written in the same transaction and
  * the frame leaves only after the commit. A message stays queued until the
  * agency acknowledges it; an unacknowledged delivery is sent again after
- * redeliver_ms (session.c), so delivery is at-least-once and agents
- * de-duplicate by message id.
+ * a wait that doubles with each attempt, from redeliver_ms up to
+ * redeliver_max_ms (session.h), so delivery is at-least-once, agents
+ * de-duplicate by message id, and a recipient that never acknowledges
+ * costs the store and the send queues O(log) entries per message, not one
+ * per redeliver_ms. The DELIVER entry's reason is "attempt=N" (no personal
+ * data).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,13 +32,15 @@ typedef struct walk {
 } walk;
 
 static haven_err
-audit_deliver(haven_pass_ctx *p, const haven_header *h, const char *to)
+audit_deliver(haven_pass_ctx *p, const haven_header *h, const char *to,
+    uint32_t attempt)
 {
 	haven_audit_entry e;
 
 	memset(&e, 0, sizeof(e));
 	haven__audit_from_header(&e, h);
 	e.event = HAVEN_AUDIT_DELIVER;
+	(void) snprintf(e.reason, sizeof(e.reason), "attempt=%u", attempt);
 	haven__bcopy(e.actor, sizeof(e.actor), HAVEN_BROKER_ID);
 	e.n_recipients = 1;
 	memset(e.recipients, 0, sizeof(e.recipients));
@@ -73,6 +79,18 @@ frame_for(haven_pass_ctx *p, haven_session *s, const haven_envelope *env,
 	return (rv);
 }
 
+/* Record `id` in flight on the walk's session as delivery `attempt`. */
+static haven_err
+mark(walk *w, const uint8_t id[HAVEN_MSGID_BYTES], uint32_t attempt)
+{
+	const haven_bconf *c = &w->p->b->cfg;
+	int64_t wait = haven__backoff_wait(attempt, c->redeliver_ms,
+	    c->redeliver_max_ms);
+
+	return (haven__session_add(&w->p->b->sessions, w->s, id, attempt,
+	    w->p->mono_ms, w->p->mono_ms + wait));
+}
+
 /* Plan one delivery. Unreadable records are logged and skipped (they
  * stay queued for an operator), so one bad record cannot stop a queue. */
 static haven_err
@@ -83,6 +101,8 @@ plan_one(walk *w, const uint8_t id[HAVEN_MSGID_BYTES])
 	const uint8_t *bytes;
 	size_t len;
 	char hex[2 * HAVEN_MSGID_BYTES + 1];
+	uint32_t attempt = haven__sessions_next_attempt(&p->b->sessions,
+	    w->s->agency, id);
 	haven_err rv;
 
 	haven__msgid_hex(hex, id);
@@ -94,11 +114,11 @@ plan_one(walk *w, const uint8_t id[HAVEN_MSGID_BYTES])
 		rv = frame_for(p, w->s, env, id);
 	}
 	if (rv == HAVEN_OK && (rv = audit_deliver(p, &env->hdr,
-	    w->s->agency)) == HAVEN_OK &&
-	    (rv = haven__session_add(w->s, id, p->mono_ms)) == HAVEN_OK) {
+	    w->s->agency, attempt)) == HAVEN_OK &&
+	    (rv = mark(w, id, attempt)) == HAVEN_OK) {
 		w->planned++;
-		haven__blog("HAVEN-BRK-DELIVER", "to=%s msg=%s", w->s->agency,
-		    hex);
+		haven__blog("HAVEN-BRK-DELIVER", "to=%s msg=%s attempt=%u",
+		    w->s->agency, hex, attempt);
 	}
 	haven_envelope_destroy(&env);
 	if (rv == HAVEN_EFULL || rv == HAVEN_ENOMEM ||
@@ -169,8 +189,7 @@ haven__deliver_unplan(haven_broker *b)
 		}
 		s = haven__sessions_find(&b->sessions, o->rid, o->rid_len);
 		if (s != NULL) {
-			haven__sessions_settle(&b->sessions, s->agency,
-			    o->msg_id);
+			haven__session_unplan(s, o->msg_id);
 		}
 	}
 }

@@ -55,17 +55,26 @@ reply(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
 	return (haven__outbox_add(&p->b->out, it->rid, it->rid_len, f));
 }
 
+/* Hello. On a new connection (a restarted agent) the agency's backoff is
+ * reset so its mail comes at once; a repeated Hello (agents send one every
+ * second while idle) only updates the credit. */
 static haven_err
 on_hello(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
 {
-	haven_session *s = NULL;
+	haven_sessions *ss = &p->b->sessions;
+	haven_session *s = haven__sessions_find(ss, it->rid, it->rid_len);
+	bool fresh = s == NULL || strcmp(s->agency, it->identity) != 0;
 	haven_frame c;
 	uint64_t n = 0;
 	haven_err rv;
 
-	if ((rv = haven__sessions_hello(&p->b->sessions, it->rid, it->rid_len,
+	if ((rv = haven__sessions_hello(ss, it->rid, it->rid_len,
 	    it->identity, it->gen, f->credit, p->mono_ms, &s)) != HAVEN_OK) {
 		return (rv == HAVEN_ENOMEM ? rv : HAVEN_OK);
+	}
+	if (fresh) {
+		haven__sessions_reset(ss, s, p->mono_ms,
+		    p->b->cfg.redeliver_ms);
 	}
 	if ((rv = haven__store_queue_count(p->b->store, p->txn, it->identity,
 	    HAVEN_CREDIT_REPORT_MAX, &n)) != HAVEN_OK) {
@@ -171,8 +180,13 @@ on_ack(haven_pass_ctx *p, haven_item *it, const haven_frame *f)
 	}
 	rv = haven__store_ack(p->b->store, p->txn, it->identity, f->msg_id);
 	if (rv == HAVEN_ENOTFOUND) {
-		haven__blog("HAVEN-BRK-ACK-IGNORED", "agency=%s msg=%s",
-		    it->identity, hex);
+		/* Duplicates are normal (at-least-once), a flood is not: the
+		 * line counts against the agency's refusal budget. */
+		if (haven__flood_allow(&p->b->flood, it->identity,
+		    (uint32_t) HAVEN_ENOTFOUND, p->mono_ms)) {
+			haven__blog("HAVEN-BRK-ACK-IGNORED", "agency=%s msg=%s",
+			    it->identity, hex);
+		}
 		return (HAVEN_OK);
 	}
 	if (rv != HAVEN_OK || (rv = audit_ack(p, it->identity, f->msg_id)) !=

@@ -7,8 +7,8 @@
  * transaction for the whole batch (group commit), commit with fsync, and
  * only then send the replies, receipts and deliveries from the outbox.
  * Sends never block (ZMQ_DONTWAIT + ROUTER_MANDATORY): a peer whose queue
- * is full just misses this send (its delivery is retried after
- * redeliver_ms; a lost receipt is recovered by the agent resubmitting
+ * is full just misses this send (its delivery is retried after its
+ * backoff wait; a lost receipt is recovered by the agent resubmitting
  * identical bytes), and a vanished peer's session is dropped.
  */
 #include <errno.h>
@@ -137,6 +137,8 @@ send_one(haven_broker *b, const haven_out *o)
 		    o->rid_len);
 		for (i = 0; s != NULL && i < b->sessions.n; i++) {
 			if (b->sessions.v[i] == s) {
+				/* Its deliveries go to the agency's others. */
+				haven__sessions_wake(&b->sessions, s->agency);
 				haven__sessions_drop(&b->sessions, i);
 				break;
 			}
@@ -357,7 +359,7 @@ iterate(haven_broker *b, batch *bt, volatile sig_atomic_t *hup)
 	haven__zap_tick(b->zap, haven__now_ms(), false);
 	(void) read_batch(b, bt);
 	mono = haven__mono_ms();
-	haven__sessions_tick(&b->sessions, mono, b->cfg.redeliver_ms,
+	haven__sessions_tick(&b->sessions, mono,
 	    idle < IDLE_MIN_MS ? IDLE_MIN_MS : idle);
 	watch_files(b, mono);
 	if (bt->n > 0 || any_want(b) || haven__zap_pending(b->zap) > 0 ||

@@ -8,7 +8,15 @@
  * evict its own oldest, so it can never push other agencies' sessions out
  * of the table. HAVEN_SESSIONS_MAX bounds the whole table. In-flight sets
  * grow on demand and are bounded by the session's credit, itself capped
- * at HAVEN_CREDIT_MAX.
+ * at HAVEN_CREDIT_MAX (and by HAVEN_AGENCY_INFLIGHT_MAX per agency).
+ *
+ * Parked entries (redelivery wait over, attempt number remembered) only
+ * come from in-flight entries and are consumed when the message is sent
+ * again or acknowledged; a message has at most one entry, in flight or
+ * parked, over all sessions of its agency. A session parks at most
+ * HAVEN_CREDIT_MAX entries; past that an expiring entry is just forgotten
+ * (its next delivery counts from attempt 1 again), so memory stays bounded
+ * whatever a peer does with its credit.
  */
 #include "session.h"
 
@@ -49,6 +57,7 @@ haven__sessions_drop(haven_sessions *ss, size_t i)
 		return;
 	}
 	free(ss->v[i]->inflight);
+	free(ss->v[i]->parked);
 	free(ss->v[i]);
 	ss->v[i] = ss->v[ss->n - 1];
 	ss->n--;
@@ -188,26 +197,118 @@ haven__session_room(const haven_sessions *ss, const haven_session *s)
 	return (room);
 }
 
-haven_err
-haven__session_add(haven_session *s, const uint8_t id[HAVEN_MSGID_BYTES],
-    int64_t now_ms)
+int64_t
+haven__backoff_wait(uint32_t attempt, int64_t base_ms, int64_t max_ms)
 {
-	if (s->n_inflight == s->cap_inflight) {
-		size_t cap = s->cap_inflight == 0 ? 8 : s->cap_inflight * 2;
-		haven_inflight *v;
-		if (cap > HAVEN_CREDIT_MAX) {
-			cap = HAVEN_CREDIT_MAX;
-		}
-		if (cap <= s->n_inflight ||
-		    (v = realloc(s->inflight, cap * sizeof(*v))) == NULL) {
-			return (HAVEN_ENOMEM);
-		}
-		s->inflight = v;
-		s->cap_inflight = cap;
+	int64_t w = base_ms;
+
+	if (base_ms <= 0) {
+		return (0);
 	}
-	memcpy(s->inflight[s->n_inflight].msg_id, id, HAVEN_MSGID_BYTES);
-	s->inflight[s->n_inflight].sent_ms = now_ms;
-	s->n_inflight++;
+	if (max_ms < base_ms) {
+		max_ms = base_ms;
+	}
+	for (uint32_t i = 1; i < attempt && w < max_ms; i++) {
+		w = w > max_ms / 2 ? max_ms : 2 * w;
+	}
+	return (w < max_ms ? w : max_ms);
+}
+
+/* Index of `id` in v[0..n), or n. */
+static size_t
+find_id(const haven_inflight *v, size_t n, const uint8_t id[HAVEN_MSGID_BYTES])
+{
+	for (size_t j = 0; j < n; j++) {
+		if (memcmp(v[j].msg_id, id, HAVEN_MSGID_BYTES) == 0) {
+			return (j);
+		}
+	}
+	return (n);
+}
+
+/* Make room for one more entry in *v (at most HAVEN_CREDIT_MAX). */
+static haven_err
+grow(haven_inflight **v, size_t n, size_t *cap)
+{
+	haven_inflight *nv;
+	size_t c;
+
+	if (n < *cap) {
+		return (HAVEN_OK);
+	}
+	c = *cap == 0 ? 8 : *cap * 2;
+	if (c > HAVEN_CREDIT_MAX) {
+		c = HAVEN_CREDIT_MAX;
+	}
+	if (c <= n || (nv = realloc(*v, c * sizeof(*nv))) == NULL) {
+		return (HAVEN_ENOMEM);
+	}
+	*v = nv;
+	*cap = c;
+	return (HAVEN_OK);
+}
+
+/* Remember entry `e` as parked on `s`; forgotten if there is no room. */
+static void
+park(haven_session *s, const haven_inflight *e)
+{
+	if (e->attempt == 0 ||
+	    grow(&s->parked, s->n_parked, &s->cap_parked) != HAVEN_OK) {
+		return;
+	}
+	s->parked[s->n_parked++] = *e;
+}
+
+static void
+unpark(haven_session *s, size_t j)
+{
+	s->parked[j] = s->parked[s->n_parked - 1];
+	s->n_parked--;
+}
+
+uint32_t
+haven__sessions_next_attempt(const haven_sessions *ss, const char *agency,
+    const uint8_t id[HAVEN_MSGID_BYTES])
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		const haven_session *s = ss->v[i];
+		size_t j;
+		if (strcmp(s->agency, agency) != 0) {
+			continue;
+		}
+		if ((j = find_id(s->parked, s->n_parked, id)) < s->n_parked) {
+			uint32_t a = s->parked[j].attempt;
+			return (a < UINT32_MAX ? a + 1 : a);
+		}
+	}
+	return (1);
+}
+
+haven_err
+haven__session_add(haven_sessions *ss, haven_session *s,
+    const uint8_t id[HAVEN_MSGID_BYTES], uint32_t attempt, int64_t now_ms,
+    int64_t due_ms)
+{
+	haven_inflight *e;
+	haven_err rv;
+
+	if ((rv = grow(&s->inflight, s->n_inflight, &s->cap_inflight)) !=
+	    HAVEN_OK) {
+		return (rv);
+	}
+	for (size_t i = 0; i < ss->n; i++) {
+		haven_session *o = ss->v[i];
+		size_t j;
+		if (strcmp(o->agency, s->agency) == 0 &&
+		    (j = find_id(o->parked, o->n_parked, id)) < o->n_parked) {
+			unpark(o, j);
+		}
+	}
+	e = &s->inflight[s->n_inflight++];
+	memcpy(e->msg_id, id, HAVEN_MSGID_BYTES);
+	e->sent_ms = now_ms;
+	e->due_ms = due_ms;
+	e->attempt = attempt;
 	return (HAVEN_OK);
 }
 
@@ -221,20 +322,36 @@ forget(haven_session *s, size_t j)
 }
 
 void
+haven__session_unplan(haven_session *s, const uint8_t id[HAVEN_MSGID_BYTES])
+{
+	size_t j = find_id(s->inflight, s->n_inflight, id);
+	haven_inflight e;
+
+	if (j == s->n_inflight) {
+		return;
+	}
+	e = s->inflight[j];
+	forget(s, j);
+	e.attempt--;
+	park(s, &e);
+}
+
+void
 haven__sessions_settle(haven_sessions *ss, const char *agency,
     const uint8_t id[HAVEN_MSGID_BYTES])
 {
 	for (size_t i = 0; i < ss->n; i++) {
 		haven_session *s = ss->v[i];
+		size_t j;
 		if (strcmp(s->agency, agency) != 0) {
 			continue;
 		}
-		for (size_t j = 0; j < s->n_inflight; j++) {
-			if (memcmp(s->inflight[j].msg_id, id,
-			    HAVEN_MSGID_BYTES) == 0) {
-				forget(s, j);
-				break;
-			}
+		if ((j = find_id(s->inflight, s->n_inflight, id)) <
+		    s->n_inflight) {
+			forget(s, j);
+		}
+		if ((j = find_id(s->parked, s->n_parked, id)) < s->n_parked) {
+			unpark(s, j);
 		}
 	}
 }
@@ -249,9 +366,58 @@ haven__sessions_wake(haven_sessions *ss, const char *agency)
 	}
 }
 
+/* Reset the backoff of one other session `o` of the new session's agency.
+ * Freed slots do not set o->want: the new session gets the mail. */
+static void
+reset_one(haven_session *o, int64_t now_ms, int64_t base_ms)
+{
+	o->n_parked = 0;
+	for (size_t j = 0; j < o->n_inflight;) {
+		haven_inflight *e = &o->inflight[j];
+		if (now_ms - e->sent_ms >= base_ms) {
+			*e = o->inflight[--o->n_inflight];
+			continue;
+		}
+		e->due_ms = e->sent_ms + base_ms;
+		e->attempt = 0;
+		j++;
+	}
+}
+
 void
-haven__sessions_tick(haven_sessions *ss, int64_t now_ms, int64_t redeliver_ms,
-    int64_t idle_ms)
+haven__sessions_reset(haven_sessions *ss, const haven_session *s,
+    int64_t now_ms, int64_t base_ms)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		haven_session *o = ss->v[i];
+		if (o != s && strcmp(o->agency, s->agency) == 0) {
+			reset_one(o, now_ms, base_ms);
+		}
+	}
+}
+
+/* Park the in-flight entries of s whose wait is over; true if any. */
+static bool
+expire(haven_session *s, int64_t now_ms)
+{
+	bool any = false;
+
+	for (size_t j = 0; j < s->n_inflight;) {
+		if (now_ms >= s->inflight[j].due_ms) {
+			haven_inflight e = s->inflight[j];
+			/* Other sessions of the agency may take it. */
+			forget(s, j);
+			park(s, &e);
+			any = true;
+		} else {
+			j++;
+		}
+	}
+	return (any);
+}
+
+void
+haven__sessions_tick(haven_sessions *ss, int64_t now_ms, int64_t idle_ms)
 {
 	size_t i = 0;
 
@@ -261,14 +427,8 @@ haven__sessions_tick(haven_sessions *ss, int64_t now_ms, int64_t redeliver_ms,
 			haven__sessions_drop(ss, i);
 			continue;
 		}
-		for (size_t j = 0; j < s->n_inflight;) {
-			if (now_ms - s->inflight[j].sent_ms >= redeliver_ms) {
-				/* Other sessions of the agency may take it. */
-				forget(s, j);
-				haven__sessions_wake(ss, s->agency);
-			} else {
-				j++;
-			}
+		if (expire(s, now_ms)) {
+			haven__sessions_wake(ss, s->agency);
 		}
 		i++;
 	}

@@ -316,6 +316,14 @@ set_int(void *s, int opt, int v)
 	    (HAVEN_ESYSERR | errno));
 }
 
+int
+haven__sndhwm(const haven_bconf *c)
+{
+	uint32_t h = HAVEN_AGENCY_INFLIGHT_MAX + c->batch_max;
+
+	return ((int) (h < HAVEN_SNDHWM_MAX ? h : HAVEN_SNDHWM_MAX));
+}
+
 static haven_err
 router_options(haven_broker *b)
 {
@@ -336,8 +344,8 @@ router_options(haven_broker *b)
 	    set_int(r, ZMQ_HEARTBEAT_IVL, hb) != HAVEN_OK ||
 	    set_int(r, ZMQ_HEARTBEAT_TIMEOUT, 3 * hb) != HAVEN_OK ||
 	    set_int(r, ZMQ_HEARTBEAT_TTL, 3 * hb) != HAVEN_OK ||
-	    set_int(r, ZMQ_SNDHWM, HAVEN_HWM) != HAVEN_OK ||
-	    set_int(r, ZMQ_RCVHWM, HAVEN_HWM) != HAVEN_OK ||
+	    set_int(r, ZMQ_SNDHWM, haven__sndhwm(c)) != HAVEN_OK ||
+	    set_int(r, ZMQ_RCVHWM, HAVEN_RCVHWM) != HAVEN_OK ||
 	    set_int(r, ZMQ_SNDTIMEO, 0) != HAVEN_OK ||
 	    set_int(r, ZMQ_ROUTER_MANDATORY, 1) != HAVEN_OK) {
 		rv = HAVEN_ESYSERR | errno;

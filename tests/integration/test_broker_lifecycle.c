@@ -558,14 +558,20 @@ test_reject_flood_bounded(void **state)
 	assert_int_equal(bc_open(&school, p, "school.urn.110456"), 0);
 	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
 	memset(junk, 0xff, sizeof(junk));
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(bc_send_raw(&school, junk, sizeof(junk)), 0);
-	}
-	while (errors < n && bc_expect(&school, HAVEN_FRAME_ERROR, &f,
-	    3000) == 0) {
-		assert_int_equal(f.error_code, HAVEN_EDECODE);
-		haven_frame_release(&f);
-		errors++;
+	/* In windows of 100: the broker's send queue per connection is
+	 * bounded (haven__sndhwm), so a peer that sends more than that
+	 * without reading loses replies, by design. */
+	for (int sent = 0; sent < n; sent += 100) {
+		for (int i = 0; i < 100; i++) {
+			assert_int_equal(bc_send_raw(&school, junk,
+			    sizeof(junk)), 0);
+		}
+		while (errors < sent + 100 && bc_expect(&school,
+		    HAVEN_FRAME_ERROR, &f, 3000) == 0) {
+			assert_int_equal(f.error_code, HAVEN_EDECODE);
+			haven_frame_release(&f);
+			errors++;
+		}
 	}
 	assert_int_equal(errors, n);
 	/* Another agency's refusal is still audited individually. */

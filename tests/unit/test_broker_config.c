@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker.h"
 #include "config.h"
 
 #define BASE \
@@ -44,6 +45,7 @@ test_accepts_minimal_with_defaults(void **state)
 	assert_int_equal(c.map_size_mb, 1024);
 	assert_int_equal(c.max_frame_bytes, HAVEN_FRAME_MAX);
 	assert_int_equal(c.redeliver_ms, 30000);
+	assert_int_equal(c.redeliver_max_ms, 600000);
 	assert_int_equal(c.checkpoint_every, 64);
 	assert_int_equal(c.batch_max, 256);
 	assert_int_equal(c.heartbeat_ms, 5000);
@@ -68,6 +70,45 @@ test_accepts_numbers(void **state)
 	assert_int_equal(c.heartbeat_ms, 100);
 }
 
+/* The backoff cap: its own range, never below redeliver_ms; left out it
+ * follows a larger redeliver_ms so old configs keep working. */
+static void
+test_redeliver_max(void **state)
+{
+	haven_bconf c;
+	char err[256];
+
+	(void) state;
+	assert_int_equal(parse("{" BASE ",\"redeliver_ms\":200,"
+	    "\"redeliver_max_ms\":200}", &c, err, sizeof(err)), HAVEN_OK);
+	assert_int_equal(c.redeliver_max_ms, 200);
+	assert_int_equal(parse("{" BASE ",\"redeliver_max_ms\":86400000}",
+	    &c, err, sizeof(err)), HAVEN_OK);
+	assert_int_equal(c.redeliver_max_ms, 86400000);
+	assert_int_equal(parse("{" BASE ",\"redeliver_ms\":900000}", &c,
+	    err, sizeof(err)), HAVEN_OK);
+	assert_int_equal(c.redeliver_max_ms, 900000);
+	assert_int_equal(parse("{" BASE ",\"redeliver_ms\":5000,"
+	    "\"redeliver_max_ms\":4999}", &c, err, sizeof(err)), HAVEN_EINVAL);
+	assert_non_null(strstr(err, "redeliver_max_ms"));
+}
+
+/* The ROUTER's send queue: one pass's output to one connection. */
+static void
+test_sndhwm(void **state)
+{
+	haven_bconf c;
+
+	(void) state;
+	haven__bconf_defaults(&c);
+	assert_int_equal(haven__sndhwm(&c), HAVEN_AGENCY_INFLIGHT_MAX + 256);
+	assert_true(haven__sndhwm(&c) < 1000);
+	c.batch_max = 1;
+	assert_int_equal(haven__sndhwm(&c), HAVEN_AGENCY_INFLIGHT_MAX + 1);
+	c.batch_max = 4096;
+	assert_int_equal(haven__sndhwm(&c), HAVEN_SNDHWM_MAX);
+}
+
 /* Each case: config text and the key the message must name. */
 static const struct {
 	const char *text;
@@ -82,6 +123,9 @@ static const struct {
 	{"{" BASE ",\"max_frame_bytes\":2097152}", "max_frame_bytes"},
 	{"{" BASE ",\"max_frame_bytes\":10}", "max_frame_bytes"},
 	{"{" BASE ",\"redeliver_ms\":-1}", "redeliver_ms"},
+	{"{" BASE ",\"redeliver_max_ms\":99}", "redeliver_max_ms"},
+	{"{" BASE ",\"redeliver_max_ms\":86400001}", "redeliver_max_ms"},
+	{"{" BASE ",\"redeliver_max_ms\":\"1\"}", "redeliver_max_ms"},
 	{"{" BASE ",\"checkpoint_every\":0}", "checkpoint_every"},
 	{"{" BASE ",\"batch_max\":100000}", "batch_max"},
 	{"{" BASE ",\"heartbeat_ms\":1.5}", "heartbeat_ms"},
@@ -191,6 +235,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts_minimal_with_defaults),
 		cmocka_unit_test(test_accepts_numbers),
+		cmocka_unit_test(test_redeliver_max),
+		cmocka_unit_test(test_sndhwm),
 		cmocka_unit_test(test_refusals_name_the_key),
 		cmocka_unit_test(test_refuses_malformed),
 		cmocka_unit_test(test_refuses_long_path),
