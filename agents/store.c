@@ -142,6 +142,29 @@ put_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, int table,
 	return (rc == 0 ? HAVEN_OK : haven__mdb_err(rc));
 }
 
+/* Fetch and unseal record `id` of `table` from `dbi` (see unseal). */
+static haven_err
+get_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, int table,
+    const uint8_t *id, uint8_t **plain, size_t *plen, uint8_t *flags)
+{
+	MDB_val k = { HAVEN_MSGID_BYTES, (void *) id };
+	MDB_val v;
+	int rc;
+
+	if ((rc = mdb_get(txn, dbi, &k, &v)) != 0) {
+		return (haven__mdb_err(rc));
+	}
+	return (unseal(st, table, id, &v, plain, plen, flags));
+}
+
+/* A record that unseals but does not decode is corruption, not input. */
+static haven_err
+rec_err(haven_err rv)
+{
+	return (rv == HAVEN_EDECODE || rv == HAVEN_EMSGSIZE ? HAVEN_ECORRUPT :
+	    rv);
+}
+
 /* ------------------------------------------------------------ open */
 
 static haven_err
@@ -378,32 +401,50 @@ haven__agt_store_dir_version(haven__agent_store *st, uint64_t version)
 	return (finish(txn, rv));
 }
 
+/* A read-only transaction with a cursor on `dbi`, for a scan. */
+static haven_err
+scan_begin(haven__agent_store *st, MDB_dbi dbi, MDB_txn **txn,
+    MDB_cursor **cur)
+{
+	haven_err rv;
+	int rc;
+
+	if ((rv = wbegin(st, txn, MDB_RDONLY)) != HAVEN_OK) {
+		return (rv);
+	}
+	if ((rc = mdb_cursor_open(*txn, dbi, cur)) != 0) {
+		mdb_txn_abort(*txn);
+		return (haven__mdb_err(rc));
+	}
+	return (HAVEN_OK);
+}
+
+/* End a scan; `rc` is the last mdb_cursor_get result. */
+static haven_err
+scan_end(MDB_txn *txn, MDB_cursor *cur, int rc)
+{
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
+}
+
 /* ------------------------------------------------------------ inbox */
 
 static haven_err
 inbox_read(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
     haven__inbox_rec *rec)
 {
-	MDB_val k = { HAVEN_MSGID_BYTES, (void *) id };
-	MDB_val v;
 	uint8_t *plain = NULL, flags = 0;
 	size_t plen = 0;
 	haven_err rv;
-	int rc;
 
 	memset(rec, 0, sizeof(*rec));
-	if ((rc = mdb_get(txn, st->inbox, &k, &v)) != 0) {
-		return (haven__mdb_err(rc));
-	}
-	if ((rv = unseal(st, T_INBOX, id, &v, &plain, &plen, &flags)) !=
-	    HAVEN_OK) {
+	if ((rv = get_sealed(st, txn, st->inbox, T_INBOX, id, &plain, &plen,
+	         &flags)) != HAVEN_OK) {
 		return (rv);
 	}
-	rv = haven__agt_rec_inbox_decode(plain, plen, rec);
+	rv = rec_err(haven__agt_rec_inbox_decode(plain, plen, rec));
 	haven__agt_free_wiped(plain, plen);
-	if (rv == HAVEN_EDECODE || rv == HAVEN_EMSGSIZE) {
-		rv = HAVEN_ECORRUPT;
-	}
 	rec->verified = (flags & FLAG_VERIFIED) != 0;
 	return (rv);
 }
@@ -495,12 +536,8 @@ haven__agt_store_inbox_each(haven__agent_store *st, haven__inbox_fn fn,
 	haven_err rv;
 	int rc;
 
-	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
+	if ((rv = scan_begin(st, st->inbox, &txn, &cur)) != HAVEN_OK) {
 		return (rv);
-	}
-	if ((rc = mdb_cursor_open(txn, st->inbox, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return (haven__mdb_err(rc));
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -518,9 +555,7 @@ haven__agt_store_inbox_each(haven__agent_store *st, haven__inbox_fn fn,
 			break;
 		}
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
+	return (scan_end(txn, cur, rc));
 }
 
 /* ------------------------------------------------------------ outbox */
@@ -575,25 +610,18 @@ static haven_err
 outbox_read(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
     haven__outbox_rec *rec)
 {
-	MDB_val k = { HAVEN_MSGID_BYTES, (void *) id };
-	MDB_val v;
 	uint8_t *plain = NULL, flags = 0;
 	size_t plen = 0;
 	haven_err rv;
-	int rc;
 
 	memset(rec, 0, sizeof(*rec));
-	if ((rc = mdb_get(txn, st->outbox, &k, &v)) != 0) {
-		return (haven__mdb_err(rc));
-	}
-	if ((rv = unseal(st, T_OUTBOX, id, &v, &plain, &plen, &flags)) !=
-	    HAVEN_OK) {
+	if ((rv = get_sealed(st, txn, st->outbox, T_OUTBOX, id, &plain, &plen,
+	         &flags)) != HAVEN_OK) {
 		return (rv);
 	}
 	rv = haven__agt_rec_outbox_decode(plain, plen, rec);
 	haven__agt_free_wiped(plain, plen);
-	return (rv == HAVEN_EDECODE || rv == HAVEN_EMSGSIZE ? HAVEN_ECORRUPT :
-	    rv);
+	return (rec_err(rv));
 }
 
 haven_err
@@ -697,12 +725,8 @@ haven__agt_store_outbox_pending(haven__agent_store *st,
 	int rc;
 
 	*n = 0;
-	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
+	if ((rv = scan_begin(st, st->outpend, &txn, &cur)) != HAVEN_OK) {
 		return (rv);
-	}
-	if ((rc = mdb_cursor_open(txn, st->outpend, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return (haven__mdb_err(rc));
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
 	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
@@ -710,9 +734,7 @@ haven__agt_store_outbox_pending(haven__agent_store *st,
 			memcpy(ids[(*n)++], k.mv_data, HAVEN_MSGID_BYTES);
 		}
 	}
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
-	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
+	return (scan_end(txn, cur, rc));
 }
 
 /* ------------------------------------------------------------ read */

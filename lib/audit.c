@@ -33,6 +33,7 @@
 
 #include "haven.pb-c.h"
 #include "haven/audit.h"
+#include "pbutil.h"
 #include "util.h"
 
 #define HEAD_KEY "head"
@@ -76,23 +77,6 @@ haven_audit_event_name(uint32_t event)
 /* ------------------------------------------------------------ helpers */
 
 static bool
-text_ok(const char *s, size_t cap)
-{
-	const char *end = memchr(s, '\0', cap);
-
-	if (end == NULL) {
-		return (false);
-	}
-	for (; s < end; s++) {
-		unsigned char c = (unsigned char) *s;
-		if (c < 0x20 || c == 0x7f) {
-			return (false);
-		}
-	}
-	return (true);
-}
-
-static bool
 id_ok(const char *id, bool may_be_empty)
 {
 	if (memchr(id, '\0', HAVEN_ID_MAX) == NULL) {
@@ -102,31 +86,6 @@ id_ok(const char *id, bool may_be_empty)
 		return (may_be_empty);
 	}
 	return (haven_agency_id_valid(id));
-}
-
-static haven_err
-str_fit(char *dst, size_t cap, const char *src)
-{
-	size_t n = (src == NULL) ? 0 : strlen(src);
-
-	if (n >= cap) {
-		return (HAVEN_EINVAL);
-	}
-	if (n > 0) {
-		memcpy(dst, src, n);
-	}
-	dst[n] = '\0';
-	return (HAVEN_OK);
-}
-
-static ProtobufCBinaryData
-bin(const uint8_t *p, size_t n)
-{
-	ProtobufCBinaryData b;
-
-	b.data = (uint8_t *) p;
-	b.len = n;
-	return (b);
 }
 
 void
@@ -161,9 +120,9 @@ entry_check(const haven_audit_entry *e)
 			return (HAVEN_EINVAL);
 		}
 	}
-	if (!text_ok(e->legal_basis, sizeof(e->legal_basis)) ||
-	    !text_ok(e->purpose, sizeof(e->purpose)) ||
-	    !text_ok(e->reason, sizeof(e->reason))) {
+	if (!haven__text_ok(e->legal_basis, sizeof(e->legal_basis)) ||
+	    !haven__text_ok(e->purpose, sizeof(e->purpose)) ||
+	    !haven__text_ok(e->reason, sizeof(e->reason))) {
 		return (HAVEN_EINVAL);
 	}
 	return (HAVEN_OK);
@@ -180,16 +139,18 @@ entry_to_pb(Haven__AuditEntry *pb, const haven_audit_entry *e,
 	pb->time_ms = e->time_ms;
 	pb->event = e->event;
 	pb->actor = (char *) e->actor;
-	pb->msg_id = bin(e->msg_id, e->has_msg ? HAVEN_MSGID_BYTES : 0);
+	pb->msg_id = haven__pb_bin(e->msg_id,
+	    e->has_msg ? HAVEN_MSGID_BYTES : 0);
 	pb->type = e->type;
 	for (size_t i = 0; i < e->n_recipients; i++) {
 		rcpt[i] = (char *) e->recipients[i];
 	}
 	pb->n_recipients = e->n_recipients;
 	pb->recipients = rcpt;
-	pb->case_pseud = bin(e->case_pseud, e->has_case ? HAVEN_HASH_BYTES : 0);
+	pb->case_pseud = haven__pb_bin(e->case_pseud,
+	    e->has_case ? HAVEN_HASH_BYTES : 0);
 	for (size_t i = 0; i < e->n_subjects; i++) {
-		subj[i] = bin(e->subject_pseuds[i], HAVEN_HASH_BYTES);
+		subj[i] = haven__pb_bin(e->subject_pseuds[i], HAVEN_HASH_BYTES);
 	}
 	pb->n_subject_pseuds = e->n_subjects;
 	pb->subject_pseuds = subj;
@@ -197,7 +158,7 @@ entry_to_pb(Haven__AuditEntry *pb, const haven_audit_entry *e,
 	pb->purpose = (char *) e->purpose;
 	pb->outcome = e->outcome;
 	pb->reason = (char *) e->reason;
-	pb->prev_hash = bin(e->prev_hash, HAVEN_HASH_BYTES);
+	pb->prev_hash = haven__pb_bin(e->prev_hash, HAVEN_HASH_BYTES);
 }
 
 haven_err
@@ -208,7 +169,6 @@ haven_audit_encode(const haven_audit_entry *e, uint8_t **out,
 	char *rcpt[HAVEN_MAX_RECIPIENTS];
 	ProtobufCBinaryData subj[HAVEN_MAX_SUBJECTS];
 	haven_err rv;
-	size_t n;
 
 	*out = NULL;
 	*out_len = 0;
@@ -216,15 +176,7 @@ haven_audit_encode(const haven_audit_entry *e, uint8_t **out,
 		return (rv);
 	}
 	entry_to_pb(&pb, e, rcpt, subj);
-	if ((n = haven__audit_entry__get_packed_size(&pb)) >
-	    HAVEN_AUDIT_ENTRY_MAX) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((*out = malloc(n)) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	*out_len = haven__audit_entry__pack(&pb, *out);
-	return (HAVEN_OK);
+	return (haven__pb_pack(&pb.base, HAVEN_AUDIT_ENTRY_MAX, out, out_len));
 }
 
 /* Optional fixed-length bytes: empty (-> *has false) or exactly n. */
@@ -235,11 +187,7 @@ bytes_opt(uint8_t *dst, size_t n, bool *has, const ProtobufCBinaryData *b)
 	if (b->len == 0) {
 		return (HAVEN_OK);
 	}
-	if (b->len != n || b->data == NULL) {
-		return (HAVEN_EINVAL);
-	}
-	memcpy(dst, b->data, n);
-	return (HAVEN_OK);
+	return (haven__pb_bytes(dst, n, b));
 }
 
 static haven_err
@@ -250,18 +198,17 @@ lists_from_pb(haven_audit_entry *e, const Haven__AuditEntry *pb)
 		return (HAVEN_EMSGSIZE);
 	}
 	for (size_t i = 0; i < pb->n_recipients; i++) {
-		if (str_fit(e->recipients[i], HAVEN_ID_MAX,
+		if (haven__pb_str(e->recipients[i], HAVEN_ID_MAX,
 		        pb->recipients[i]) != HAVEN_OK) {
 			return (HAVEN_EINVAL);
 		}
 	}
 	e->n_recipients = pb->n_recipients;
 	for (size_t i = 0; i < pb->n_subject_pseuds; i++) {
-		const ProtobufCBinaryData *b = &pb->subject_pseuds[i];
-		if (b->len != HAVEN_HASH_BYTES || b->data == NULL) {
+		if (haven__pb_bytes(e->subject_pseuds[i], HAVEN_HASH_BYTES,
+		        &pb->subject_pseuds[i]) != HAVEN_OK) {
 			return (HAVEN_EINVAL);
 		}
-		memcpy(e->subject_pseuds[i], b->data, HAVEN_HASH_BYTES);
 	}
 	e->n_subjects = pb->n_subject_pseuds;
 	return (HAVEN_OK);
@@ -277,22 +224,21 @@ entry_from_pb(haven_audit_entry *e, const Haven__AuditEntry *pb)
 	e->event = pb->event;
 	e->type = pb->type;
 	e->outcome = pb->outcome;
-	if (str_fit(e->actor, sizeof(e->actor), pb->actor) != 0 ||
-	    str_fit(e->legal_basis, sizeof(e->legal_basis), pb->legal_basis) !=
-	        0 ||
-	    str_fit(e->purpose, sizeof(e->purpose), pb->purpose) != 0 ||
-	    str_fit(e->reason, sizeof(e->reason), pb->reason) != 0 ||
+	if (haven__pb_str(e->actor, sizeof(e->actor), pb->actor) != 0 ||
+	    haven__pb_str(e->legal_basis, sizeof(e->legal_basis),
+	        pb->legal_basis) != 0 ||
+	    haven__pb_str(e->purpose, sizeof(e->purpose), pb->purpose) != 0 ||
+	    haven__pb_str(e->reason, sizeof(e->reason), pb->reason) != 0 ||
 	    bytes_opt(e->msg_id, HAVEN_MSGID_BYTES, &e->has_msg,
 	        &pb->msg_id) != 0 ||
 	    bytes_opt(e->case_pseud, HAVEN_HASH_BYTES, &e->has_case,
 	        &pb->case_pseud) != 0) {
 		return (HAVEN_EINVAL);
 	}
-	if (pb->prev_hash.len != HAVEN_HASH_BYTES ||
-	    pb->prev_hash.data == NULL) {
+	if (haven__pb_bytes(e->prev_hash, HAVEN_HASH_BYTES, &pb->prev_hash) !=
+	    HAVEN_OK) {
 		return (HAVEN_EINVAL);
 	}
-	memcpy(e->prev_hash, pb->prev_hash.data, HAVEN_HASH_BYTES);
 	if ((rv = lists_from_pb(e, pb)) != HAVEN_OK) {
 		return (rv);
 	}
@@ -302,27 +248,21 @@ entry_from_pb(haven_audit_entry *e, const Haven__AuditEntry *pb)
 haven_err
 haven_audit_decode(haven_audit_entry *e, const uint8_t *buf, size_t len)
 {
-	Haven__AuditEntry *pb;
+	ProtobufCMessage *m;
 	haven_err rv;
 
 	memset(e, 0, sizeof(*e));
-	if (len > HAVEN_AUDIT_ENTRY_MAX) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if (buf == NULL && len != 0) {
-		return (HAVEN_EINVAL);
-	}
-	if ((pb = haven__audit_entry__unpack(NULL, len, buf)) == NULL) {
-		return (HAVEN_EDECODE);
+	if ((rv = haven__pb_unpack(&haven__audit_entry__descriptor,
+	         HAVEN_AUDIT_ENTRY_MAX, buf, len, &m)) != HAVEN_OK) {
+		return (rv);
 	}
 	/* Canonical form only: no unknown, repeated or NUL-cut fields. */
-	if (pb->base.n_unknown_fields != 0 ||
-	    haven__audit_entry__get_packed_size(pb) != len) {
+	if (!haven__pb_canonical(m, len)) {
 		rv = HAVEN_EDECODE;
 	} else {
-		rv = entry_from_pb(e, pb);
+		rv = entry_from_pb(e, (const Haven__AuditEntry *) m);
 	}
-	haven__audit_entry__free_unpacked(pb, NULL);
+	protobuf_c_message_free_unpacked(m, NULL);
 	if (rv != HAVEN_OK) {
 		memset(e, 0, sizeof(*e));
 	}
@@ -513,9 +453,9 @@ haven_audit_checkpoint(haven_audit_log *log, MDB_txn *txn,
 	haven_keys_sign(broker, sig, m, sizeof(m));
 	haven__checkpoint__init(&pb);
 	pb.seq = seq;
-	pb.hash = bin(hash, HAVEN_HASH_BYTES);
+	pb.hash = haven__pb_bin(hash, HAVEN_HASH_BYTES);
 	pb.time_ms = now_ms;
-	pb.signature = bin(sig, HAVEN_SIG_BYTES);
+	pb.signature = haven__pb_bin(sig, HAVEN_SIG_BYTES);
 	if (haven__checkpoint__get_packed_size(&pb) > sizeof(buf)) {
 		return (HAVEN_EOVERFLOW); /* cannot happen: fixed sizes */
 	}

@@ -777,8 +777,6 @@ haven_directory_sign(const haven_directory *dir, const haven_keys *admin,
     uint8_t **out, size_t *out_len)
 {
 	pbdir p;
-	uint8_t *body = NULL;
-	size_t len;
 	haven_err rv;
 
 	if ((rv = validate(dir, NULL, 0)) != HAVEN_OK) {
@@ -788,19 +786,7 @@ haven_directory_sign(const haven_directory *dir, const haven_keys *admin,
 		return (rv);
 	}
 	pbdir_fill(&p, dir);
-	len = haven__directory__get_packed_size(&p.d);
-	if (len > HAVEN_DOC_MAX) {
-		rv = HAVEN_EMSGSIZE;
-		goto out;
-	}
-	if ((body = malloc(len > 0 ? len : 1)) == NULL) {
-		rv = HAVEN_ENOMEM;
-		goto out;
-	}
-	(void) haven__directory__pack(&p.d, body);
-	rv = haven__doc_sign(KIND, body, len, admin, out, out_len);
-out:
-	free(body);
+	rv = haven__doc_sign_msg(KIND, &p.d.base, admin, out, out_len);
 	pbdir_free(&p);
 	return (rv);
 }
@@ -948,24 +934,18 @@ haven_directory_decode_signed(haven_directory **out, const uint8_t *buf,
     size_t len, const uint8_t admin_pk[HAVEN_KEY_BYTES], char *err,
     size_t errlen)
 {
-	Haven__Directory *pd = NULL;
+	ProtobufCMessage *m = NULL;
 	haven_directory *d = NULL;
-	uint8_t *body = NULL;
-	size_t body_len = 0;
 	haven_err rv;
 
-	rv = haven__doc_verify(KIND, buf, len, admin_pk, &body, &body_len, err,
-	    errlen);
+	rv = haven__doc_open(KIND, &haven__directory__descriptor, buf, len,
+	    admin_pk, &m, err, errlen);
 	if (rv != HAVEN_OK) {
 		return (rv);
 	}
-	if ((pd = haven__directory__unpack(NULL, body_len, body)) == NULL) {
-		haven__errf(err, errlen, "directory body does not decode");
-		rv = HAVEN_EDECODE;
-		goto out;
-	}
 	if ((rv = dir_new(&d)) != HAVEN_OK ||
-	    (rv = dir_from_pb(pd, d, err, errlen)) != HAVEN_OK) {
+	    (rv = dir_from_pb((const Haven__Directory *) m, d, err, errlen)) !=
+	        HAVEN_OK) {
 		goto out;
 	}
 	reindex(d);
@@ -973,10 +953,7 @@ haven_directory_decode_signed(haven_directory **out, const uint8_t *buf,
 	d = NULL;
 out:
 	haven_directory_destroy(&d);
-	if (pd != NULL) {
-		haven__directory__free_unpacked(pd, NULL);
-	}
-	free(body);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return (rv);
 }
 
@@ -988,14 +965,8 @@ haven_directory_load(haven_directory **out, const char *path,
 	size_t len = 0;
 	haven_err rv;
 
-	rv = haven__read_file(path, HAVEN_DOC_MAX, &buf, &len);
-	if (rv == HAVEN_EMSGSIZE) {
-		haven__errf(err, errlen, "%s: larger than %u bytes", path,
-		    HAVEN_DOC_MAX);
-		return (rv);
-	}
-	if (rv != HAVEN_OK) {
-		haven__errf(err, errlen, "%s: cannot read", path);
+	if ((rv = haven__doc_read(path, &buf, &len, err, errlen)) !=
+	    HAVEN_OK) {
 		return (rv);
 	}
 	rv = haven_directory_decode_signed(out, buf, len, admin_pk, err,

@@ -189,3 +189,58 @@ out:
 	return (rv);
 }
 
+
+haven_err
+haven__doc_sign_msg(const char *kind, const ProtobufCMessage *msg,
+    const haven_keys *admin, uint8_t **out, size_t *out_len)
+{
+	uint8_t *body = NULL;
+	size_t len = 0;
+	haven_err rv;
+
+	if ((rv = haven__pb_pack(msg, HAVEN_DOC_MAX, &body, &len)) !=
+	    HAVEN_OK) {
+		return (rv);
+	}
+	rv = haven__doc_sign(kind, body, len, admin, out, out_len);
+	free(body);
+	return (rv);
+}
+
+haven_err
+haven__doc_open(const char *kind, const ProtobufCMessageDescriptor *desc,
+    const uint8_t *buf, size_t len, const uint8_t admin_pk[HAVEN_KEY_BYTES],
+    ProtobufCMessage **msg, char *err, size_t errlen)
+{
+	uint8_t *body = NULL;
+	size_t body_len = 0;
+	haven_err rv;
+
+	rv = haven__doc_verify(kind, buf, len, admin_pk, &body, &body_len, err,
+	    errlen);
+	if (rv != HAVEN_OK) {
+		return (rv);
+	}
+	if ((*msg = protobuf_c_message_unpack(desc, NULL, body_len, body)) ==
+	    NULL) {
+		haven__errf(err, errlen, "%s body does not decode", kind);
+		rv = HAVEN_EDECODE;
+	}
+	free(body);
+	return (rv);
+}
+
+haven_err
+haven__doc_read(const char *path, uint8_t **buf, size_t *len, char *err,
+    size_t errlen)
+{
+	haven_err rv = haven__read_file(path, HAVEN_DOC_MAX, buf, len);
+
+	if (rv == HAVEN_EMSGSIZE) {
+		haven__errf(err, errlen, "%s: larger than %u bytes", path,
+		    HAVEN_DOC_MAX);
+	} else if (rv != HAVEN_OK) {
+		haven__errf(err, errlen, "%s: cannot read", path);
+	}
+	return (rv);
+}

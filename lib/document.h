@@ -16,8 +16,9 @@
 #define HAVEN_LIB_DOCUMENT_H
 
 #include "haven/common.h"
-#include "util.h"
 #include "haven/keys.h"
+#include "pbutil.h"
+#include "util.h"
 
 #define HAVEN__DOC_DOMAIN "haven-doc-v1"
 #define HAVEN__DOC_KIND_MAX 32 /* kind incl. NUL */
@@ -45,5 +46,34 @@ HAVEN_NODISCARD haven_err haven__doc_sign(const char *kind,
 HAVEN_NODISCARD haven_err haven__doc_verify(const char *kind,
     const uint8_t *buf, size_t len, const uint8_t admin_pk[HAVEN_KEY_BYTES],
     uint8_t **body, size_t *body_len, char *err, size_t errlen);
+
+/**
+ * Pack `msg` (at most HAVEN_DOC_MAX bytes) and sign it as a document of
+ * `kind` (see haven__doc_sign).
+ * @return as haven__doc_sign.
+ */
+HAVEN_NODISCARD haven_err haven__doc_sign_msg(const char *kind,
+    const ProtobufCMessage *msg, const haven_keys *admin, uint8_t **out,
+    size_t *out_len);
+
+/**
+ * Verify a serialised SignedDoc of `kind` (as haven__doc_verify) and unpack
+ * its body as a `desc` message into `*msg`; the caller frees it with
+ * protobuf_c_message_free_unpacked. `err` says "<kind> body does not decode"
+ * when the signed body is not a `desc` message.
+ * @return as haven__doc_verify.
+ */
+HAVEN_NODISCARD haven_err haven__doc_open(const char *kind,
+    const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+    const uint8_t admin_pk[HAVEN_KEY_BYTES], ProtobufCMessage **msg,
+    char *err, size_t errlen);
+
+/**
+ * Read a signed document file (at most HAVEN_DOC_MAX bytes) into a malloc'd
+ * buffer. `err` names the path and says "larger than" or "cannot read".
+ * @return HAVEN_OK, HAVEN_EMSGSIZE, HAVEN_ESYSERR|errno, HAVEN_ENOMEM.
+ */
+HAVEN_NODISCARD haven_err haven__doc_read(const char *path, uint8_t **buf,
+    size_t *len, char *err, size_t errlen);
 
 #endif /* HAVEN_LIB_DOCUMENT_H */

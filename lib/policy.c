@@ -608,24 +608,16 @@ haven_policy_decode_signed(haven_policy **out, const uint8_t *buf,
     size_t len, const uint8_t admin_pk[HAVEN_KEY_BYTES], char *err,
     size_t errlen)
 {
-	Haven__Policy *pp = NULL;
-	uint8_t *body = NULL;
-	size_t body_len = 0;
+	ProtobufCMessage *m = NULL;
 	haven_err rv;
 
-	rv = haven__doc_verify(KIND, buf, len, admin_pk, &body, &body_len, err,
-	    errlen);
+	rv = haven__doc_open(KIND, &haven__policy__descriptor, buf, len,
+	    admin_pk, &m, err, errlen);
 	if (rv != HAVEN_OK) {
 		return (rv);
 	}
-	if ((pp = haven__policy__unpack(NULL, body_len, body)) == NULL) {
-		haven__errf(err, errlen, "policy body does not decode");
-		rv = HAVEN_EDECODE;
-	} else {
-		rv = policy_from_pb(pp, out, err, errlen);
-		haven__policy__free_unpacked(pp, NULL);
-	}
-	free(body);
+	rv = policy_from_pb((const Haven__Policy *) m, out, err, errlen);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return (rv);
 }
 
@@ -637,14 +629,8 @@ haven_policy_load(haven_policy **out, const char *path,
 	size_t len = 0;
 	haven_err rv;
 
-	rv = haven__read_file(path, HAVEN_DOC_MAX, &buf, &len);
-	if (rv == HAVEN_EMSGSIZE) {
-		haven__errf(err, errlen, "%s: larger than %u bytes", path,
-		    HAVEN_DOC_MAX);
-		return (rv);
-	}
-	if (rv != HAVEN_OK) {
-		haven__errf(err, errlen, "%s: cannot read", path);
+	if ((rv = haven__doc_read(path, &buf, &len, err, errlen)) !=
+	    HAVEN_OK) {
 		return (rv);
 	}
 	rv = haven_policy_decode_signed(out, buf, len, admin_pk, err, errlen);
@@ -741,8 +727,6 @@ haven_policy_sign(const haven_policy *p, const haven_keys *admin,
     uint8_t **out, size_t *out_len)
 {
 	pbpol b;
-	uint8_t *body = NULL;
-	size_t len;
 	haven_err rv;
 
 	if ((rv = validate(p, NULL, 0)) != HAVEN_OK ||
@@ -758,15 +742,7 @@ haven_policy_sign(const haven_policy *p, const haven_keys *admin,
 	for (size_t i = 0; i < p->n; i++) {
 		pb_rule(&b, i, &p->rules[i]);
 	}
-	len = haven__policy__get_packed_size(&b.p);
-	if ((body = malloc(len > 0 ? len : 1)) == NULL) {
-		rv = HAVEN_ENOMEM;
-		goto out;
-	}
-	(void) haven__policy__pack(&b.p, body);
-	rv = haven__doc_sign(KIND, body, len, admin, out, out_len);
-out:
-	free(body);
+	rv = haven__doc_sign_msg(KIND, &b.p.base, admin, out, out_len);
 	pbpol_free(&b);
 	return (rv);
 }

@@ -409,3 +409,20 @@ haven__utf8_valid(const char *s)
 	}
 	return (true);
 }
+
+bool
+haven__text_ok(const char *s, size_t cap)
+{
+	const char *end = memchr(s, '\0', cap);
+
+	if (end == NULL) {
+		return (false);
+	}
+	for (; s < end; s++) {
+		unsigned char c = (unsigned char) *s;
+		if (c < 0x20 || c == 0x7f) {
+			return (false);
+		}
+	}
+	return (true);
+}

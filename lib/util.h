@@ -68,4 +68,8 @@ haven_err haven__mdb_err(int rc);
  * code points above U+10FFFF). */
 bool haven__utf8_valid(const char *s);
 
+/** Text that may reach a log: NUL-terminated within `cap` bytes and free
+ * of C0 control characters and DEL (no log or terminal injection). */
+bool haven__text_ok(const char *s, size_t cap);
+
 #endif /* HAVEN_LIB_UTIL_H */

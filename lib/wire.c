@@ -24,6 +24,7 @@
 
 #include "haven.pb-c.h"
 #include "haven/wire.h"
+#include "pbutil.h"
 #include "util.h"
 
 #define RECEIPT_LABEL "haven-receipt-v1"
@@ -33,66 +34,6 @@
 	    HAVEN_HASH_BYTES)
 
 /* ------------------------------------------------------------ helpers */
-
-/* Bytes field of exactly `n` bytes into `dst`. */
-static haven_err
-bytes_exact(uint8_t *dst, size_t n, const ProtobufCBinaryData *b)
-{
-	if (b->len != n || b->data == NULL) {
-		return (HAVEN_EINVAL);
-	}
-	memcpy(dst, b->data, n);
-	return (HAVEN_OK);
-}
-
-/* String into a fixed buffer; refused (not truncated) if it does not fit. */
-static haven_err
-str_fit(char *dst, size_t cap, const char *src)
-{
-	size_t n;
-
-	if (src == NULL) {
-		dst[0] = '\0';
-		return (HAVEN_OK);
-	}
-	n = strlen(src);
-	if (n >= cap) {
-		return (HAVEN_EINVAL);
-	}
-	memcpy(dst, src, n + 1);
-	return (HAVEN_OK);
-}
-
-/*
- * Text a peer sends that may end up in a log: NUL-terminated within its
- * buffer and free of control characters (no log or terminal injection).
- */
-static bool
-text_ok(const char *s, size_t cap)
-{
-	const char *end = memchr(s, '\0', cap);
-
-	if (end == NULL) {
-		return (false);
-	}
-	for (; s < end; s++) {
-		unsigned char c = (unsigned char) *s;
-		if (c < 0x20 || c == 0x7f) {
-			return (false);
-		}
-	}
-	return (true);
-}
-
-static ProtobufCBinaryData
-bin(const uint8_t *p, size_t n)
-{
-	ProtobufCBinaryData b;
-
-	b.data = (uint8_t *) p;
-	b.len = n;
-	return (b);
-}
 
 static bool
 kind_valid(haven_frame_kind k)
@@ -122,12 +63,12 @@ frame_check(const haven_frame *f)
 		}
 	}
 	if (f->kind == HAVEN_FRAME_REJECT &&
-	    (!text_ok(f->reject.rule, sizeof(f->reject.rule)) ||
-	        !text_ok(f->reject.reason, sizeof(f->reject.reason)))) {
+	    (!haven__text_ok(f->reject.rule, sizeof(f->reject.rule)) ||
+	        !haven__text_ok(f->reject.reason, sizeof(f->reject.reason)))) {
 		return (HAVEN_EINVAL);
 	}
 	if (f->kind == HAVEN_FRAME_ERROR &&
-	    !text_ok(f->error_reason, sizeof(f->error_reason))) {
+	    !haven__text_ok(f->error_reason, sizeof(f->error_reason))) {
 		return (HAVEN_EINVAL);
 	}
 	return (HAVEN_OK);
@@ -223,12 +164,12 @@ receipt_from_pb(haven_receipt *r, const Haven__Receipt *pb)
 	if (pb == NULL) {
 		return (HAVEN_EINVAL);
 	}
-	if (bytes_exact(r->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) != 0 ||
-	    bytes_exact(r->entry_hash, HAVEN_HASH_BYTES, &pb->entry_hash) !=
+	if (haven__pb_bytes(r->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) != 0 ||
+	    haven__pb_bytes(r->entry_hash, HAVEN_HASH_BYTES, &pb->entry_hash) !=
 	        0 ||
-	    bytes_exact(r->envelope_hash, HAVEN_HASH_BYTES,
+	    haven__pb_bytes(r->envelope_hash, HAVEN_HASH_BYTES,
 	        &pb->envelope_hash) != 0 ||
-	    bytes_exact(r->sig, HAVEN_SIG_BYTES, &pb->signature) != 0) {
+	    haven__pb_bytes(r->sig, HAVEN_SIG_BYTES, &pb->signature) != 0) {
 		return (HAVEN_EINVAL);
 	}
 	r->audit_seq = pb->audit_seq;
@@ -240,12 +181,12 @@ static void
 receipt_to_pb(Haven__Receipt *pb, const haven_receipt *r)
 {
 	haven__receipt__init(pb);
-	pb->msg_id = bin(r->msg_id, HAVEN_MSGID_BYTES);
+	pb->msg_id = haven__pb_bin(r->msg_id, HAVEN_MSGID_BYTES);
 	pb->audit_seq = r->audit_seq;
-	pb->entry_hash = bin(r->entry_hash, HAVEN_HASH_BYTES);
+	pb->entry_hash = haven__pb_bin(r->entry_hash, HAVEN_HASH_BYTES);
 	pb->accepted_ms = r->accepted_ms;
-	pb->envelope_hash = bin(r->envelope_hash, HAVEN_HASH_BYTES);
-	pb->signature = bin(r->sig, HAVEN_SIG_BYTES);
+	pb->envelope_hash = haven__pb_bin(r->envelope_hash, HAVEN_HASH_BYTES);
+	pb->signature = haven__pb_bin(r->sig, HAVEN_SIG_BYTES);
 }
 
 /* ------------------------------------------------------------ decode */
@@ -270,9 +211,9 @@ envelope_copy(haven_frame *f, const ProtobufCBinaryData *b)
 static haven_err
 reject_from_pb(haven_reject *r, const Haven__Reject *pb)
 {
-	if (bytes_exact(r->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) != 0 ||
-	    str_fit(r->rule, sizeof(r->rule), pb->rule) != 0 ||
-	    str_fit(r->reason, sizeof(r->reason), pb->reason) != 0) {
+	if (haven__pb_bytes(r->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) != 0 ||
+	    haven__pb_str(r->rule, sizeof(r->rule), pb->rule) != 0 ||
+	    haven__pb_str(r->reason, sizeof(r->reason), pb->reason) != 0) {
 		return (HAVEN_EINVAL);
 	}
 	r->code = pb->code;
@@ -300,7 +241,7 @@ body_from_pb(haven_frame *f, const Haven__Frame *pb)
 		}
 		return (envelope_copy(f, &pb->deliver->envelope));
 	case HAVEN__FRAME__BODY_ACK:
-		return (bytes_exact(f->msg_id, HAVEN_MSGID_BYTES,
+		return (haven__pb_bytes(f->msg_id, HAVEN_MSGID_BYTES,
 		    &pb->ack->msg_id));
 	case HAVEN__FRAME__BODY_CREDIT:
 		f->credit = pb->credit->credit;
@@ -310,7 +251,7 @@ body_from_pb(haven_frame *f, const Haven__Frame *pb)
 		return (HAVEN_OK);
 	case HAVEN__FRAME__BODY_ERROR:
 		f->error_code = pb->error->code;
-		return (str_fit(f->error_reason, sizeof(f->error_reason),
+		return (haven__pb_str(f->error_reason, sizeof(f->error_reason),
 		    pb->error->reason));
 	default:
 		return (HAVEN_EDECODE);
@@ -347,8 +288,7 @@ frame_from_pb(haven_frame *f, const Haven__Frame *pb, size_t len)
 	    pb->hello == NULL) { /* any union member: all are pointers */
 		return (HAVEN_EDECODE);
 	}
-	if (has_unknown(pb) ||
-	    protobuf_c_message_get_packed_size(&pb->base) != len) {
+	if (has_unknown(pb) || !haven__pb_canonical(&pb->base, len)) {
 		return (HAVEN_EDECODE);
 	}
 	f->kind = (haven_frame_kind) pb->body_case;
@@ -361,21 +301,16 @@ frame_from_pb(haven_frame *f, const Haven__Frame *pb, size_t len)
 haven_err
 haven_frame_decode(haven_frame *f, const uint8_t *buf, size_t len)
 {
-	Haven__Frame *pb;
+	ProtobufCMessage *m;
 	haven_err rv;
 
 	memset(f, 0, sizeof(*f));
-	if (len > HAVEN_FRAME_MAX) {
-		return (HAVEN_EMSGSIZE);
+	if ((rv = haven__pb_unpack(&haven__frame__descriptor, HAVEN_FRAME_MAX,
+	         buf, len, &m)) != HAVEN_OK) {
+		return (rv);
 	}
-	if (buf == NULL && len != 0) {
-		return (HAVEN_EINVAL);
-	}
-	if ((pb = haven__frame__unpack(NULL, len, buf)) == NULL) {
-		return (HAVEN_EDECODE);
-	}
-	rv = frame_from_pb(f, pb, len);
-	haven__frame__free_unpacked(pb, NULL);
+	rv = frame_from_pb(f, (const Haven__Frame *) m, len);
+	protobuf_c_message_free_unpacked(m, NULL);
 	if (rv != HAVEN_OK) {
 		haven_frame_release(f);
 	}
@@ -419,7 +354,8 @@ body_to_pb(Haven__Frame *pb, bodies *b, const haven_frame *f)
 		break;
 	case HAVEN_FRAME_SUBMIT:
 		haven__submit__init(&b->submit);
-		b->submit.envelope = bin(f->envelope, f->envelope_len);
+		b->submit.envelope = haven__pb_bin(f->envelope,
+		    f->envelope_len);
 		pb->submit = &b->submit;
 		break;
 	case HAVEN_FRAME_RECEIPT:
@@ -428,7 +364,8 @@ body_to_pb(Haven__Frame *pb, bodies *b, const haven_frame *f)
 		break;
 	case HAVEN_FRAME_REJECT:
 		haven__reject__init(&b->reject);
-		b->reject.msg_id = bin(f->reject.msg_id, HAVEN_MSGID_BYTES);
+		b->reject.msg_id = haven__pb_bin(f->reject.msg_id,
+		    HAVEN_MSGID_BYTES);
 		b->reject.code = f->reject.code;
 		b->reject.rule = (char *) f->reject.rule;
 		b->reject.reason = (char *) f->reject.reason;
@@ -437,7 +374,8 @@ body_to_pb(Haven__Frame *pb, bodies *b, const haven_frame *f)
 	case HAVEN_FRAME_DELIVER:
 		receipt_to_pb(&b->receipt, &f->receipt);
 		haven__deliver__init(&b->deliver);
-		b->deliver.envelope = bin(f->envelope, f->envelope_len);
+		b->deliver.envelope = haven__pb_bin(f->envelope,
+		    f->envelope_len);
 		b->deliver.receipt = &b->receipt;
 		pb->deliver = &b->deliver;
 		break;
@@ -452,7 +390,7 @@ small_body_to_pb(Haven__Frame *pb, bodies *b, const haven_frame *f)
 	switch (f->kind) {
 	case HAVEN_FRAME_ACK:
 		haven__ack__init(&b->ack);
-		b->ack.msg_id = bin(f->msg_id, HAVEN_MSGID_BYTES);
+		b->ack.msg_id = haven__pb_bin(f->msg_id, HAVEN_MSGID_BYTES);
 		pb->ack = &b->ack;
 		break;
 	case HAVEN_FRAME_CREDIT:
@@ -481,8 +419,6 @@ haven_frame_encode(const haven_frame *f, uint8_t **out, size_t *out_len)
 {
 	Haven__Frame pb;
 	bodies b;
-	uint8_t *buf;
-	size_t n;
 	haven_err rv;
 
 	*out = NULL;
@@ -494,18 +430,5 @@ haven_frame_encode(const haven_frame *f, uint8_t **out, size_t *out_len)
 	pb.version = HAVEN_PROTOCOL_VERSION;
 	body_to_pb(&pb, &b, f);
 	small_body_to_pb(&pb, &b, f);
-	n = haven__frame__get_packed_size(&pb);
-	if (n > HAVEN_FRAME_MAX) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((buf = malloc(n)) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	if (haven__frame__pack(&pb, buf) != n) {
-		free(buf);
-		return (HAVEN_EINVAL);
-	}
-	*out = buf;
-	*out_len = n;
-	return (HAVEN_OK);
+	return (haven__pb_pack(&pb.base, HAVEN_FRAME_MAX, out, out_len));
 }

@@ -313,6 +313,52 @@ haven__cli_admin_pub(const haven__cli *cli, const char *field,
 	return (HAVEN__CLI_OK);
 }
 
+int
+haven__cli_read_doc(const haven__cli *cli, const char *field,
+    const char *path, uint8_t **buf, size_t *len)
+{
+	haven_err rv = haven__read_file(path, HAVEN_DOC_MAX, buf, len);
+
+	if (rv == HAVEN_EMSGSIZE) {
+		return (haven__cli_refuse(cli, field,
+		    "%s: larger than %u bytes", path, HAVEN_DOC_MAX));
+	}
+	if (rv != HAVEN_OK) {
+		return (haven__cli_fail(cli, rv, "%s: cannot read (%s)", path,
+		    haven_strerror(rv)));
+	}
+	return (HAVEN__CLI_OK);
+}
+
+int
+haven__cli_written(const haven__cli *cli, haven_err rv, const char *path)
+{
+	if (rv == HAVEN_EEXIST) {
+		return (haven__cli_refuse(cli, "--out",
+		    "%s exists (use --force to replace it)", path));
+	}
+	if (rv != HAVEN_OK) {
+		return (haven__cli_fail(cli, rv, "%s: cannot write (%s)", path,
+		    haven_strerror(rv)));
+	}
+	return (HAVEN__CLI_OK);
+}
+
+int
+haven__cli_write_signed(const haven__cli *cli, haven_err e, uint8_t *doc,
+    size_t len, const char *out)
+{
+	if (e == HAVEN_OK) {
+		e = haven__write_file(out, doc, len, 0644, false);
+	}
+	free(doc);
+	if (e != HAVEN_OK) {
+		return (haven__cli_fail(cli, e, "%s: cannot sign or write (%s)",
+		    out, haven_strerror(e)));
+	}
+	return (HAVEN__CLI_OK);
+}
+
 static void
 list_subs(FILE *f, const char *group_usage, const haven__cli_sub *subs,
     size_t n)

@@ -99,6 +99,22 @@ json_t *haven__cli_hex(const uint8_t *buf, size_t len);
 int haven__cli_admin_pub(const haven__cli *cli, const char *field,
     const char *path, uint8_t pk[HAVEN_KEY_BYTES]);
 
+/** Read a document source (at most HAVEN_DOC_MAX bytes, NUL-terminated)
+ * into a malloc'd `*buf`; on failure reports it (oversize is a refusal
+ * naming `field`) and returns the exit code. */
+int haven__cli_read_doc(const haven__cli *cli, const char *field,
+    const char *path, uint8_t **buf, size_t *len);
+
+/** Report the result `rv` of writing `path`: an existing file (HAVEN_EEXIST)
+ * is a refusal naming --out, anything else a failure. */
+int haven__cli_written(const haven__cli *cli, haven_err rv,
+    const char *path);
+
+/** Given the result `e` of signing into `doc`, write the signed document
+ * to `out` (0644) and free `doc`; reports and returns the exit code. */
+int haven__cli_write_signed(const haven__cli *cli, haven_err e, uint8_t *doc,
+    size_t len, const char *out);
+
 /* Subcommand table: "directory add" etc. */
 typedef struct haven__cli_sub {
 	const char *name;

@@ -55,14 +55,11 @@ load_src(const haven__cli *cli, const char *path, haven_directory **out)
 	char err[ERRLEN] = "";
 	haven_err rv;
 
-	if ((rv = haven__read_file(path, HAVEN_DOC_MAX, &buf, &len)) !=
-	    HAVEN_OK) {
-		if (rv == HAVEN_EMSGSIZE) {
-			return (haven__cli_refuse(cli, "--dir",
-			    "%s: larger than %u bytes", path, HAVEN_DOC_MAX));
-		}
-		return (haven__cli_fail(cli, rv, "%s: cannot read (%s)", path,
-		    haven_strerror(rv)));
+	int xc;
+
+	if ((xc = haven__cli_read_doc(cli, "--dir", path, &buf, &len)) !=
+	    HAVEN__CLI_OK) {
+		return (xc);
 	}
 	rv = haven_directory_from_json(out, (const char *) buf, len, err,
 	    sizeof(err));
@@ -84,15 +81,7 @@ save_src(const haven__cli *cli, const haven_directory *dir, const char *path,
 		rv = haven__write_file(path, json, strlen(json), 0644, excl);
 	}
 	free(json);
-	if (rv == HAVEN_EEXIST) {
-		return (haven__cli_refuse(cli, "--out",
-		    "%s exists (use --force to replace it)", path));
-	}
-	if (rv != HAVEN_OK) {
-		return (haven__cli_fail(cli, rv, "%s: cannot write (%s)", path,
-		    haven_strerror(rv)));
-	}
-	return (HAVEN__CLI_OK);
+	return (haven__cli_written(cli, rv, path));
 }
 
 /* ------------------------------------------------------------- init */
@@ -310,15 +299,12 @@ write_signed(const haven__cli *cli, const haven_directory *dir,
 {
 	uint8_t *doc = NULL;
 	size_t len = 0;
-	haven_err e;
+	haven_err e = haven_directory_sign(dir, admin, &doc, &len);
+	int rv;
 
-	if ((e = haven_directory_sign(dir, admin, &doc, &len)) == HAVEN_OK) {
-		e = haven__write_file(out, doc, len, 0644, false);
-	}
-	free(doc);
-	if (e != HAVEN_OK) {
-		return (haven__cli_fail(cli, e, "%s: cannot sign or write (%s)",
-		    out, haven_strerror(e)));
+	if ((rv = haven__cli_write_signed(cli, e, doc, len, out)) !=
+	    HAVEN__CLI_OK) {
+		return (rv);
 	}
 	if (!cli->json) {
 		(void) printf("signed directory version %llu (%zu agencies) "

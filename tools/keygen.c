@@ -43,13 +43,8 @@ pseudonym(const haven__cli *cli, const char *path, bool force)
 	}
 	rv = haven_pseudonym_key_save(k, path, force);
 	haven_pseudonym_key_destroy(&k);
-	if (rv == HAVEN_EEXIST) {
-		return (haven__cli_refuse(cli, "--out",
-		    "%s exists (use --force to replace it)", path));
-	}
 	if (rv != HAVEN_OK) {
-		return (haven__cli_fail(cli, rv, "%s: cannot write (%s)", path,
-		    haven_strerror(rv)));
+		return (haven__cli_written(cli, rv, path));
 	}
 	if (!cli->json) {
 		(void) printf("wrote pseudonym key %s (mode 0600)\n", path);

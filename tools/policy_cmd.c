@@ -82,14 +82,11 @@ load_src(const haven__cli *cli, const char *path, haven_policy **out)
 	char field[HAVEN_RULE_ID_MAX + 8];
 	haven_err rv;
 
-	if ((rv = haven__read_file(path, HAVEN_DOC_MAX, &buf, &len)) !=
-	    HAVEN_OK) {
-		if (rv == HAVEN_EMSGSIZE) {
-			return (haven__cli_refuse(cli, "--policy",
-			    "%s: larger than %u bytes", path, HAVEN_DOC_MAX));
-		}
-		return (haven__cli_fail(cli, rv, "%s: cannot read (%s)", path,
-		    haven_strerror(rv)));
+	int xc;
+
+	if ((xc = haven__cli_read_doc(cli, "--policy", path, &buf, &len)) !=
+	    HAVEN__CLI_OK) {
+		return (xc);
 	}
 	rv = haven_policy_from_json(out, (const char *) buf, len, err,
 	    sizeof(err));
@@ -353,15 +350,12 @@ write_signed(const haven__cli *cli, const haven_policy *p,
 {
 	uint8_t *doc = NULL;
 	size_t len = 0;
-	haven_err e;
+	haven_err e = haven_policy_sign(p, admin, &doc, &len);
+	int rv;
 
-	if ((e = haven_policy_sign(p, admin, &doc, &len)) == HAVEN_OK) {
-		e = haven__write_file(out, doc, len, 0644, false);
-	}
-	free(doc);
-	if (e != HAVEN_OK) {
-		return (haven__cli_fail(cli, e, "%s: cannot sign or write (%s)",
-		    out, haven_strerror(e)));
+	if ((rv = haven__cli_write_signed(cli, e, doc, len, out)) !=
+	    HAVEN__CLI_OK) {
+		return (rv);
 	}
 	if (!cli->json) {
 		(void) printf("signed policy version %llu -> %s\n",

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "support_agent.h"
 #include "support_harness.h"
 
 #define T_MS 30000
@@ -30,23 +31,9 @@ static int
 agent(hv_partnership *p, const char *agency, json_t **doc, const char *a1,
     const char *a2, const char *a3)
 {
-	const char *args[8] = { "--config", NULL, "--json", a1, a2, a3, NULL };
-	char *out = NULL;
-	int rc;
+	const char *const args[] = { a1, a2, a3, NULL };
 
-	args[1] = hv_agent_config(p, agency);
-	rc = hv_run(p, "haven-agent", args, T_MS, &out);
-	if (doc != NULL) {
-		*doc = hv_json(out);
-	}
-	free(out);
-	return (rc);
-}
-
-static int64_t
-jint(const json_t *o, const char *key)
-{
-	return ((int64_t) json_integer_value(json_object_get(o, key)));
+	return (hv_agent(p, agency, T_MS, doc, NULL, args));
 }
 
 /* Shorten an agent's timeout so a test against a dead broker is quick. */
@@ -114,7 +101,7 @@ inbox_count(hv_partnership *p, const char *agency)
 	int n;
 
 	assert_int_equal(agent(p, agency, &doc, "inbox", NULL, NULL), 0);
-	n = (int) jint(doc, "count");
+	n = (int) hv_jint(doc, "count");
 	json_decref(doc);
 	return (n);
 }
@@ -130,13 +117,13 @@ test_store_and_forward(void **state)
 	/* schools offline: the broker holds the messages */
 	assert_int_equal(agent(p, "police.cambs", &doc, "encompass", "submit",
 	    hv_path(p, "incident.json")), 0);
-	assert_int_equal(jint(doc, "receipted"), 3);
+	assert_int_equal(hv_jint(doc, "receipted"), 3);
 	json_decref(doc);
 	assert_int_equal(hv_broker_stop(p), 0);
 	assert_int_equal(hv_broker_start(p), 0);
 	assert_int_equal(agent(p, "school.urn.110123", &doc, "sync", NULL,
 	    NULL), 0);
-	assert_int_equal(jint(doc, "delivered"), 1);
+	assert_int_equal(hv_jint(doc, "delivered"), 1);
 	json_decref(doc);
 	assert_int_equal(inbox_count(p, "school.urn.110123"), 1);
 
@@ -146,7 +133,7 @@ test_store_and_forward(void **state)
 	assert_int_equal(agent(p, "police.cambs", &doc, "encompass", "submit",
 	    hv_path(p, "incident.json")), 1);
 	assert_false(json_is_true(json_object_get(doc, "ok")));
-	assert_int_equal(jint(doc, "pending"), 3);
+	assert_int_equal(hv_jint(doc, "pending"), 3);
 	json_array_foreach(json_object_get(doc, "messages"), i, m) {
 		assert_string_equal(json_string_value(json_object_get(m,
 		    "status")), "pending");
@@ -160,23 +147,23 @@ test_store_and_forward(void **state)
 	assert_int_equal(hv_broker_start(p), 0);
 	assert_int_equal(agent(p, "police.cambs", &doc, "sync", NULL, NULL),
 	    0);
-	assert_int_equal(jint(doc, "resent"), 3);
-	assert_int_equal(jint(doc, "receipted"), 3);
-	assert_int_equal(jint(doc, "pending"), 0);
+	assert_int_equal(hv_jint(doc, "resent"), 3);
+	assert_int_equal(hv_jint(doc, "receipted"), 3);
+	assert_int_equal(hv_jint(doc, "pending"), 0);
 	json_decref(doc);
 	/* a second sync has nothing left to resend */
 	assert_int_equal(agent(p, "police.cambs", &doc, "sync", NULL, NULL),
 	    0);
-	assert_int_equal(jint(doc, "resent"), 0);
+	assert_int_equal(hv_jint(doc, "resent"), 0);
 	json_decref(doc);
 	assert_int_equal(agent(p, "school.urn.110123", &doc, "sync", NULL,
 	    NULL), 0);
-	assert_int_equal(jint(doc, "delivered"), 1);
+	assert_int_equal(hv_jint(doc, "delivered"), 1);
 	json_decref(doc);
 	assert_int_equal(inbox_count(p, "school.urn.110123"), 2);
 	assert_int_equal(agent(p, "school.urn.110456", &doc, "sync", NULL,
 	    NULL), 0);
-	assert_int_equal(jint(doc, "delivered"), 2);
+	assert_int_equal(hv_jint(doc, "delivered"), 2);
 	json_decref(doc);
 	assert_int_equal(hv_broker_stop(p), 0);
 	{
@@ -206,15 +193,15 @@ test_exactly_once_after_kill(void **state)
 	 * nothing new */
 	assert_int_equal(agent(p, "school.urn.110456", &doc, "sync", NULL,
 	    NULL), 0);
-	assert_int_equal(jint(doc, "duplicates"), 1);
-	assert_int_equal(jint(doc, "delivered"), 0);
+	assert_int_equal(hv_jint(doc, "duplicates"), 1);
+	assert_int_equal(hv_jint(doc, "delivered"), 0);
 	assert_true(json_is_true(json_object_get(doc, "drained")));
 	json_decref(doc);
 	assert_int_equal(inbox_count(p, "school.urn.110456"), 1);
 	/* and the broker has no more for it */
 	assert_int_equal(agent(p, "school.urn.110456", &doc, "sync", NULL,
 	    NULL), 0);
-	assert_int_equal(jint(doc, "duplicates"), 0);
+	assert_int_equal(hv_jint(doc, "duplicates"), 0);
 	json_decref(doc);
 }
 

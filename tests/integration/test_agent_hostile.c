@@ -29,6 +29,7 @@
 #include "haven/envelope.h"
 #include "haven/keys.h"
 #include "haven/wire.h"
+#include "support_agent.h"
 #include "support_harness.h"
 #include "util.h"
 
@@ -181,35 +182,14 @@ teardown(void **state)
 static void
 bind_fake(fake *f)
 {
-	char ep[64];
-	int one = 1, linger = 0;
-
 	f->ctx = zmq_ctx_new();
-	f->sock = zmq_socket(f->ctx, ZMQ_ROUTER);
-	assert_non_null(f->sock);
-	assert_int_equal(zmq_setsockopt(f->sock, ZMQ_CURVE_SERVER, &one,
-	    sizeof(one)), 0);
-	assert_int_equal(zmq_setsockopt(f->sock, ZMQ_CURVE_SECRETKEY,
-	    haven_keys_curve_sk(f->broker), HAVEN_KEY_BYTES), 0);
-	assert_int_equal(zmq_setsockopt(f->sock, ZMQ_LINGER, &linger,
-	    sizeof(linger)), 0);
-	(void) snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", f->p.port);
-	assert_int_equal(zmq_bind(f->sock, ep), 0);
+	f->sock = hv_fake_bind(f->ctx, &f->p, f->broker);
 }
 
 static void
 send_frame(fake *f, zmq_msg_t *rid, const haven_frame *fr)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	zmq_msg_t copy;
-
-	assert_int_equal(haven_frame_encode(fr, &buf, &len), HAVEN_OK);
-	(void) zmq_msg_init(&copy);
-	(void) zmq_msg_copy(&copy, rid);
-	assert_true(zmq_msg_send(&copy, f->sock, ZMQ_SNDMORE) >= 0);
-	assert_true(zmq_send(f->sock, buf, len, 0) >= 0);
-	free(buf);
+	hv_reply(f->sock, rid, fr);
 }
 
 static void
@@ -256,54 +236,35 @@ on_frame(fake *f, zmq_msg_t *rid, const haven_frame *in, bool *sent)
 }
 
 /* Serve until the agent process exits; returns its exit status. */
+/* One serve() run: the fake, and whether it has delivered yet. */
+typedef struct serving {
+	fake *f;
+	bool sent;
+} serving;
+
+static void
+on_frame_cb(void *ctx, zmq_msg_t *rid, const haven_frame *in)
+{
+	serving *s = ctx;
+
+	on_frame(s->f, rid, in, &s->sent);
+}
+
 static int
 serve(fake *f, pid_t agent)
 {
-	bool sent = false;
-	int st;
+	serving s = { f, false };
 
-	for (int t = 0; t < T_MS / 50; t++) {
-		zmq_pollitem_t pi = { f->sock, 0, ZMQ_POLLIN, 0 };
-		zmq_msg_t rid, body;
-		haven_frame in;
-
-		if ((st = hv_wait(agent, 1)) >= 0) {
-			return (st);
-		}
-		if (zmq_poll(&pi, 1, 50) <= 0) {
-			continue;
-		}
-		(void) zmq_msg_init(&rid);
-		(void) zmq_msg_init(&body);
-		assert_true(zmq_msg_recv(&rid, f->sock, 0) >= 0);
-		assert_true(zmq_msg_recv(&body, f->sock, 0) >= 0);
-		assert_int_equal(haven_frame_decode(&in, zmq_msg_data(&body),
-		    zmq_msg_size(&body)), HAVEN_OK);
-		on_frame(f, &rid, &in, &sent);
-		haven_frame_release(&in);
-		(void) zmq_msg_close(&rid);
-		(void) zmq_msg_close(&body);
-	}
-	kill(agent, SIGKILL);
-	return (hv_wait(agent, 5000));
+	return (hv_serve(f->sock, agent, T_MS, on_frame_cb, &s));
 }
 
 static int
 agent(fake *f, json_t **doc, char **text, const char *a1, const char *a2,
     const char *a3, const char *a4, const char *a5, const char *a6)
 {
-	const char *args[12] = { "--config", hv_agent_config(&f->p,
-		"school.urn.110123"), "--json", a1, a2, a3, a4, a5, a6, NULL };
-	char *out = NULL;
-	int rc = hv_run(&f->p, "haven-agent", args, T_MS, &out);
+	const char *const args[] = { a1, a2, a3, a4, a5, a6, NULL };
 
-	*doc = hv_json(out);
-	if (text != NULL) {
-		*text = out;
-	} else {
-		free(out);
-	}
-	return (rc);
+	return (hv_agent(&f->p, "school.urn.110123", T_MS, doc, text, args));
 }
 
 static bool

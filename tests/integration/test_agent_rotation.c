@@ -31,6 +31,7 @@
 #include "haven/envelope.h"
 #include "haven/keys.h"
 #include "haven/wire.h"
+#include "support_agent.h"
 #include "support_harness.h"
 #include "util.h"
 
@@ -57,22 +58,9 @@ static int
 agent(hv_partnership *p, const char *agency, json_t **doc, const char *a1,
     const char *a2, const char *a3)
 {
-	const char *args[8] = { "--config", hv_agent_config(p, agency),
-		"--json", a1, a2, a3, NULL };
-	char *out = NULL;
-	int rc = hv_run(p, "haven-agent", args, T_MS, &out);
+	const char *const args[] = { a1, a2, a3, NULL };
 
-	if (doc != NULL) {
-		*doc = hv_json(out);
-	}
-	free(out);
-	return (rc);
-}
-
-static int64_t
-jint(const json_t *o, const char *key)
-{
-	return (json_integer_value(json_object_get(o, key)));
+	return (hv_agent(p, agency, T_MS, doc, NULL, args));
 }
 
 /* Rewrite one key of an agency's agent.json. */
@@ -170,7 +158,7 @@ inbox(hv_partnership *p, bool *verified)
 	int64_t n;
 
 	assert_int_equal(agent(p, SCHOOL, &doc, "inbox", NULL, NULL), 0);
-	n = jint(doc, "count");
+	n = hv_jint(doc, "count");
 	*verified = json_is_true(json_object_get(json_array_get(
 	    json_object_get(doc, "messages"), 0), "verified"));
 	json_decref(doc);
@@ -186,15 +174,15 @@ test_sync_stale_directory(void **state)
 
 	/* cannot judge the sender: not stored, not acked, exit 1 */
 	assert_int_equal(agent(p, SCHOOL, &doc, "sync", NULL, NULL), 1);
-	assert_true(jint(doc, "unknown_key") >= 1);
-	assert_int_equal(jint(doc, "delivered"), 0);
-	assert_int_equal(jint(doc, "unverified"), 0);
+	assert_true(hv_jint(doc, "unknown_key") >= 1);
+	assert_int_equal(hv_jint(doc, "delivered"), 0);
+	assert_int_equal(hv_jint(doc, "unverified"), 0);
 	json_decref(doc);
 	assert_int_equal(inbox(p, &verified), 0);
 	/* directory updated: the broker still had it and redelivers it */
 	copy_file(hv_path(p, "directory.signed"), stale_dir(p));
 	assert_int_equal(agent(p, SCHOOL, &doc, "sync", NULL, NULL), 0);
-	assert_int_equal(jint(doc, "delivered"), 1);
+	assert_int_equal(hv_jint(doc, "delivered"), 1);
 	json_decref(doc);
 	assert_int_equal(inbox(p, &verified), 1);
 	assert_true(verified);
@@ -239,8 +227,7 @@ setup_fake(void **state)
 {
 	fake *f = calloc(1, sizeof(*f));
 	haven_keys *broker = NULL;
-	char ep[64], err[256];
-	int one = 1, linger = 0;
+	char err[256];
 
 	assert_non_null(f);
 	assert_int_equal(hv_partnership_create(&f->p), 0);
@@ -248,16 +235,7 @@ setup_fake(void **state)
 	assert_int_equal(haven_keys_load(&broker, hv_path(&f->p, "broker.key"),
 	    err, sizeof(err)), HAVEN_OK);
 	f->ctx = zmq_ctx_new();
-	f->sock = zmq_socket(f->ctx, ZMQ_ROUTER);
-	assert_non_null(f->sock);
-	assert_int_equal(zmq_setsockopt(f->sock, ZMQ_CURVE_SERVER, &one,
-	    sizeof(one)), 0);
-	assert_int_equal(zmq_setsockopt(f->sock, ZMQ_CURVE_SECRETKEY,
-	    haven_keys_curve_sk(broker), HAVEN_KEY_BYTES), 0);
-	assert_int_equal(zmq_setsockopt(f->sock, ZMQ_LINGER, &linger,
-	    sizeof(linger)), 0);
-	(void) snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", f->p.port);
-	assert_int_equal(zmq_bind(f->sock, ep), 0);
+	f->sock = hv_fake_bind(f->ctx, &f->p, broker);
 	haven_keys_destroy(&broker);
 	*state = f;
 	return (0);
@@ -278,23 +256,15 @@ teardown_fake(void **state)
 static void
 reply(fake *f, zmq_msg_t *rid, const haven_frame *fr)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	zmq_msg_t copy;
-
-	assert_int_equal(haven_frame_encode(fr, &buf, &len), HAVEN_OK);
-	(void) zmq_msg_init(&copy);
-	(void) zmq_msg_copy(&copy, rid);
-	assert_true(zmq_msg_send(&copy, f->sock, ZMQ_SNDMORE) >= 0);
-	assert_true(zmq_send(f->sock, buf, len, 0) >= 0);
-	free(buf);
+	hv_reply(f->sock, rid, fr);
 }
 
 /* Every Submit: Reject EFULL (store full: try later). Hello: nothing
  * queued for you. */
 static void
-on_frame(fake *f, zmq_msg_t *rid, const haven_frame *in)
+on_frame(void *ctx, zmq_msg_t *rid, const haven_frame *in)
 {
+	fake *f = ctx;
 	haven_frame out;
 
 	memset(&out, 0, sizeof(out));
@@ -322,32 +292,7 @@ on_frame(fake *f, zmq_msg_t *rid, const haven_frame *in)
 static int
 serve(fake *f, pid_t pid)
 {
-	int st;
-
-	for (int t = 0; t < T_MS / 50; t++) {
-		zmq_pollitem_t pi = { f->sock, 0, ZMQ_POLLIN, 0 };
-		zmq_msg_t rid, body;
-		haven_frame in;
-
-		if ((st = hv_wait(pid, 1)) >= 0) {
-			return (st);
-		}
-		if (zmq_poll(&pi, 1, 50) <= 0) {
-			continue;
-		}
-		(void) zmq_msg_init(&rid);
-		(void) zmq_msg_init(&body);
-		assert_true(zmq_msg_recv(&rid, f->sock, 0) >= 0);
-		assert_true(zmq_msg_recv(&body, f->sock, 0) >= 0);
-		assert_int_equal(haven_frame_decode(&in, zmq_msg_data(&body),
-		    zmq_msg_size(&body)), HAVEN_OK);
-		on_frame(f, &rid, &in);
-		haven_frame_release(&in);
-		(void) zmq_msg_close(&rid);
-		(void) zmq_msg_close(&body);
-	}
-	(void) kill(pid, SIGKILL);
-	return (hv_wait(pid, 5000));
+	return (hv_serve(f->sock, pid, T_MS, on_frame, f));
 }
 
 /* Run the police agent against the fake; its JSON output in *doc. */
@@ -394,14 +339,14 @@ test_transient_refusal_stays_pending(void **state)
 	m = json_array_get(json_object_get(doc, "messages"), 0);
 	assert_string_equal(json_string_value(json_object_get(m, "status")),
 	    "pending");
-	assert_int_equal(jint(doc, "pending"), 1);
+	assert_int_equal(hv_jint(doc, "pending"), 1);
 	json_decref(doc);
 	/* sync resends it, gets EFULL again: still pending, not "ok" */
 	assert_int_equal(police(f, &doc, "sync", NULL, NULL), 1);
 	assert_non_null(doc);
 	assert_false(json_is_true(json_object_get(doc, "ok")));
-	assert_int_equal(jint(doc, "pending"), 1);
-	assert_int_equal(jint(doc, "receipted"), 0);
+	assert_int_equal(hv_jint(doc, "pending"), 1);
+	assert_int_equal(hv_jint(doc, "receipted"), 0);
 	json_decref(doc);
 	assert_int_equal(f->submits, 2);
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support_agent.h"
 #include "support_harness.h"
 #include "util.h"
 
@@ -57,22 +58,9 @@ agent(hv_partnership *p, const char *agency, json_t **doc, char **text,
     const char *a1, const char *a2, const char *a3, const char *a4,
     const char *a5)
 {
-	const char *args[12] = { "--config", NULL, "--json", a1, a2, a3, a4,
-		a5, NULL };
-	char *out = NULL;
-	int rc;
+	const char *const args[] = { a1, a2, a3, a4, a5, NULL };
 
-	args[1] = hv_agent_config(p, agency);
-	rc = hv_run(p, "haven-agent", args, T_MS, &out);
-	if (doc != NULL) {
-		*doc = hv_json(out);
-	}
-	if (text != NULL) {
-		*text = out;
-	} else {
-		free(out);
-	}
-	return (rc);
+	return (hv_agent(p, agency, T_MS, doc, text, args));
 }
 
 static int

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -553,25 +555,6 @@ test_empty_directory(void **state)
 
 /* ------------------------------------------------ signed refusals */
 
-static Haven__SignedDoc *
-unpack_doc(const uint8_t *buf, size_t len)
-{
-	Haven__SignedDoc *doc = haven__signed_doc__unpack(NULL, len, buf);
-
-	assert_non_null(doc);
-	return (doc);
-}
-
-static void
-repack(const Haven__SignedDoc *doc, uint8_t **buf, size_t *len)
-{
-	free(*buf);
-	*len = haven__signed_doc__get_packed_size(doc);
-	*buf = malloc(*len);
-	assert_non_null(*buf);
-	(void) haven__signed_doc__pack(doc, *buf);
-}
-
 static void
 expect_signed(struct fx *f, const uint8_t *buf, size_t len, haven_err want,
     const char *msg)
@@ -601,17 +584,17 @@ test_signed_tampered(void **state)
 	size_t len = 0, clen = 0;
 
 	sign_base(f, &buf, &len);
-	doc = unpack_doc(buf, len);
+	doc = tu_unpack_doc(buf, len);
 	doc->body.data[doc->body.len / 2] ^= 0x01;
-	repack(doc, &copy, &clen);
+	tu_repack_doc(doc, &copy, &clen);
 	expect_signed(f, copy, clen, HAVEN_ESIG, "signature does not verify");
 	doc->body.data[doc->body.len / 2] ^= 0x01;
 	doc->signature.data[7] ^= 0x80;
-	repack(doc, &copy, &clen);
+	tu_repack_doc(doc, &copy, &clen);
 	expect_signed(f, copy, clen, HAVEN_ESIG, "signature does not verify");
 	doc->signature.data[7] ^= 0x80;
 	doc->signature.len = 0;
-	repack(doc, &copy, &clen);
+	tu_repack_doc(doc, &copy, &clen);
 	expect_signed(f, copy, clen, HAVEN_ESIG, "directory is not signed");
 	haven__signed_doc__free_unpacked(doc, NULL);
 	/* truncated and oversized */
@@ -647,9 +630,9 @@ test_signed_other_key(void **state)
 	expect_signed(f, buf, len, HAVEN_ESIG,
 	    "not signed by the partnership admin key");
 	/* claiming the admin's key does not help */
-	doc = unpack_doc(buf, len);
+	doc = tu_unpack_doc(buf, len);
 	memcpy(doc->signer_pk.data, f->admin_pk.sign_pk, 32);
-	repack(doc, &buf, &len);
+	tu_repack_doc(doc, &buf, &len);
 	expect_signed(f, buf, len, HAVEN_ESIG, "signature does not verify");
 	haven__signed_doc__free_unpacked(doc, NULL);
 	free(buf);
@@ -675,10 +658,10 @@ test_signed_wrong_kind(void **state)
 	expect_signed(f, buf, len, HAVEN_ESIG,
 	    "signed document is not a directory");
 	/* relabelled: the kind is inside the signed bytes */
-	doc = unpack_doc(buf, len);
+	doc = tu_unpack_doc(buf, len);
 	free(doc->kind);
 	doc->kind = strdup("directory");
-	repack(doc, &buf, &len);
+	tu_repack_doc(doc, &buf, &len);
 	expect_signed(f, buf, len, HAVEN_ESIG, "signature does not verify");
 	haven__signed_doc__free_unpacked(doc, NULL);
 	free(buf);
@@ -696,7 +679,7 @@ test_signed_unsigned_body(void **state)
 	haven_err rv;
 
 	sign_base(f, &buf, &len);
-	doc = unpack_doc(buf, len);
+	doc = tu_unpack_doc(buf, len);
 	/* the raw Directory protobuf, no SignedDoc around it */
 	rv = haven_directory_decode_signed(&d, doc->body.data, doc->body.len,
 	    f->admin_pk.sign_pk, NULL, 0);
@@ -739,7 +722,7 @@ test_signed_invalid_content(void **state)
 	uint8_t save;
 
 	sign_base(f, &buf, &len);
-	doc = unpack_doc(buf, len);
+	doc = tu_unpack_doc(buf, len);
 	pd = haven__directory__unpack(NULL, doc->body.len, doc->body.data);
 	assert_non_null(pd);
 	expect_body(f, pd, HAVEN_OK, NULL);

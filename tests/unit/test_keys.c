@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -62,19 +64,6 @@ teardown(void **state)
 	return (0);
 }
 
-static void
-write_mode(const char *path, const char *text, mode_t mode)
-{
-	FILE *fp;
-
-	(void) unlink(path);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
 /* Load the saved secret file, apply `edit`, write it to f->tmp (0600). */
 static void
 write_edited(struct fx *f, const char *key, json_t *val)
@@ -90,7 +79,7 @@ write_edited(struct fx *f, const char *key, json_t *val)
 	}
 	text = json_dumps(root, 0);
 	assert_non_null(text);
-	write_mode(f->tmp, text, 0600);
+	tu_write_mode(f->tmp, text, 0600);
 	free(text);
 	json_decref(root);
 }
@@ -231,13 +220,13 @@ test_malformed_refused(void **state)
 	struct fx *f = *state;
 	char big[9000];
 
-	write_mode(f->tmp, "{\"format\":", 0600);
+	tu_write_mode(f->tmp, "{\"format\":", 0600);
 	expect_refused(f, HAVEN_EINVAL, "malformed JSON");
-	write_mode(f->tmp, "[1,2]", 0600);
+	tu_write_mode(f->tmp, "[1,2]", 0600);
 	expect_refused(f, HAVEN_EINVAL, "object");
 	memset(big, ' ', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	write_mode(f->tmp, big, 0600);
+	tu_write_mode(f->tmp, big, 0600);
 	expect_refused(f, HAVEN_EMSGSIZE, "larger than");
 
 	write_edited(f, "extra", json_string("x"));
@@ -301,7 +290,7 @@ test_pubkey_refusals(void **state)
 	assert_non_null(root);
 	assert_int_equal(json_object_set_new(root, "note", json_true()), 0);
 	text = json_dumps(root, 0);
-	write_mode(f->tmp, text, 0644);
+	tu_write_mode(f->tmp, text, 0644);
 	free(text);
 	assert_int_equal(haven_pubkey_load(&p, f->tmp, err, sizeof(err)),
 	    HAVEN_EINVAL);
@@ -312,7 +301,7 @@ test_pubkey_refusals(void **state)
 	    json_string("00000000000000000000000000000000"
 	                "00000000000000000000000000000000")), 0);
 	text = json_dumps(root, 0);
-	write_mode(f->tmp, text, 0644);
+	tu_write_mode(f->tmp, text, 0644);
 	free(text);
 	assert_int_equal(haven_pubkey_load(&p, f->tmp, err, sizeof(err)),
 	    HAVEN_EINVAL);
@@ -321,7 +310,7 @@ test_pubkey_refusals(void **state)
 	assert_int_equal(json_object_set_new(root, "box_pk",
 	    json_string("00")), 0);
 	text = json_dumps(root, 0);
-	write_mode(f->tmp, text, 0644);
+	tu_write_mode(f->tmp, text, 0644);
 	free(text);
 	assert_int_equal(haven_pubkey_load(&p, f->tmp, err, sizeof(err)),
 	    HAVEN_EINVAL);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -643,25 +645,6 @@ test_signed_round_trip(void **state)
 	free(buf);
 }
 
-static Haven__SignedDoc *
-unpack_doc(const uint8_t *buf, size_t len)
-{
-	Haven__SignedDoc *doc = haven__signed_doc__unpack(NULL, len, buf);
-
-	assert_non_null(doc);
-	return (doc);
-}
-
-static void
-repack(const Haven__SignedDoc *doc, uint8_t **buf, size_t *len)
-{
-	free(*buf);
-	*len = haven__signed_doc__get_packed_size(doc);
-	*buf = malloc(*len);
-	assert_non_null(*buf);
-	(void) haven__signed_doc__pack(doc, *buf);
-}
-
 static void
 test_signed_refusals(void **state)
 {
@@ -674,13 +657,13 @@ test_signed_refusals(void **state)
 
 	assert_int_equal(haven_policy_sign(f->pol, f->admin, &buf, &len),
 	    HAVEN_OK);
-	doc = unpack_doc(buf, len);
+	doc = tu_unpack_doc(buf, len);
 	doc->body.data[3] ^= 0x20;
-	repack(doc, &copy, &clen);
+	tu_repack_doc(doc, &copy, &clen);
 	expect_signed(f, copy, clen, HAVEN_ESIG, "signature does not verify");
 	doc->body.data[3] ^= 0x20;
 	doc->signature.data[63] ^= 0x01;
-	repack(doc, &copy, &clen);
+	tu_repack_doc(doc, &copy, &clen);
 	expect_signed(f, copy, clen, HAVEN_ESIG, "signature does not verify");
 	doc->signature.data[63] ^= 0x01;
 	/* unsigned: the raw Policy body */

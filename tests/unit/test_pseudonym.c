@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,19 +52,6 @@ teardown(void **state)
 	haven_pseudonym_key_destroy(&f->key);
 	free(f);
 	return (0);
-}
-
-static void
-write_mode(const char *path, const char *text, mode_t mode)
-{
-	FILE *fp;
-
-	(void) unlink(path);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
-	assert_int_equal(chmod(path, mode), 0);
 }
 
 static void
@@ -155,7 +144,7 @@ test_known_construction(void **state)
 	}
 	(void) snprintf(text, sizeof(text),
 	    "{\"format\":\"haven-pseudonym-v1\",\"key\":\"%s\"}", key_hex);
-	write_mode(f->path, text, 0600);
+	tu_write_mode(f->path, text, 0600);
 	assert_int_equal(haven_pseudonym_key_load(&k, f->path, NULL, 0),
 	    HAVEN_OK);
 	assert_int_equal(crypto_generichash(want, sizeof(want), msg,
@@ -202,7 +191,7 @@ expect_refused(struct fx *f, const char *text, mode_t mode, haven_err code,
 	haven_pseudonym_key *k = NULL;
 	char err[256] = "";
 
-	write_mode(f->path, text, mode);
+	tu_write_mode(f->path, text, mode);
 	assert_int_equal(haven_pseudonym_key_load(&k, f->path, err,
 	    sizeof(err)), code);
 	assert_null(k);
