@@ -719,7 +719,7 @@ test_signed_invalid_content(void **state)
 	size_t len = 0;
 	Haven__SignedDoc *doc;
 	Haven__Directory *pd;
-	uint8_t save;
+	uint8_t saved_key[32];
 
 	sign_base(f, &buf, &len);
 	doc = tu_unpack_doc(buf, len);
@@ -746,12 +746,14 @@ test_signed_invalid_content(void **state)
 	    "agencies[1].keys[0].sign_pk: must be 32 bytes");
 	pd->agencies[1]->keys[0]->sign_pk.len = 32;
 
-	save = pd->agencies[2]->keys[0]->curve_pk.data[0];
+	/* Restore the whole key afterwards: changing one byte of the copy
+	 * could still equal agencies[0]'s key (1 time in 256). */
+	memcpy(saved_key, pd->agencies[2]->keys[0]->curve_pk.data, 32);
 	memcpy(pd->agencies[2]->keys[0]->curve_pk.data,
 	    pd->agencies[0]->keys[0]->curve_pk.data, 32);
 	expect_body(f, pd, HAVEN_EINVAL,
 	    "agencies[2].keys[0].curve_pk: already belongs to agencies[0]");
-	pd->agencies[2]->keys[0]->curve_pk.data[0] = save ^ 0xff;
+	memcpy(pd->agencies[2]->keys[0]->curve_pk.data, saved_key, 32);
 
 	pd->agencies[1]->attrs[1]->key[0] = 'd';
 	pd->agencies[1]->attrs[1]->key[1] = 'e';
