@@ -12,59 +12,38 @@
 #include <string.h>
 
 #include "haven.pb-c.h"
-#include "util.h"
+#include "pbutil.h"
 
 static void
 receipt_to_pb(const haven_receipt *r, Haven__Receipt *pb)
 {
 	haven__receipt__init(pb);
-	pb->msg_id.data = (uint8_t *) r->msg_id;
-	pb->msg_id.len = HAVEN_MSGID_BYTES;
+	pb->msg_id = haven__pb_bin(r->msg_id, HAVEN_MSGID_BYTES);
 	pb->audit_seq = r->audit_seq;
-	pb->entry_hash.data = (uint8_t *) r->entry_hash;
-	pb->entry_hash.len = HAVEN_HASH_BYTES;
+	pb->entry_hash = haven__pb_bin(r->entry_hash, HAVEN_HASH_BYTES);
 	pb->accepted_ms = r->accepted_ms;
-	pb->envelope_hash.data = (uint8_t *) r->envelope_hash;
-	pb->envelope_hash.len = HAVEN_HASH_BYTES;
-	pb->signature.data = (uint8_t *) r->sig;
-	pb->signature.len = HAVEN_SIG_BYTES;
+	pb->envelope_hash = haven__pb_bin(r->envelope_hash, HAVEN_HASH_BYTES);
+	pb->signature = haven__pb_bin(r->sig, HAVEN_SIG_BYTES);
 }
 
-static haven_err
-bin(uint8_t *dst, size_t len, const ProtobufCBinaryData *b)
-{
-	if (b->len != len || b->data == NULL) {
-		return (HAVEN_EDECODE);
-	}
-	memcpy(dst, b->data, len);
-	return (HAVEN_OK);
-}
-
+/* Any field that is not exactly its size is HAVEN_EDECODE here. */
 static haven_err
 receipt_from_pb(const Haven__Receipt *pb, haven_receipt *r)
 {
 	memset(r, 0, sizeof(*r));
-	if (bin(r->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) != HAVEN_OK ||
-	    bin(r->entry_hash, HAVEN_HASH_BYTES, &pb->entry_hash) != HAVEN_OK ||
-	    bin(r->envelope_hash, HAVEN_HASH_BYTES, &pb->envelope_hash) !=
+	if (haven__pb_bytes(r->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) !=
 	        HAVEN_OK ||
-	    bin(r->sig, HAVEN_SIG_BYTES, &pb->signature) != HAVEN_OK) {
+	    haven__pb_bytes(r->entry_hash, HAVEN_HASH_BYTES,
+	        &pb->entry_hash) != HAVEN_OK ||
+	    haven__pb_bytes(r->envelope_hash, HAVEN_HASH_BYTES,
+	        &pb->envelope_hash) != HAVEN_OK ||
+	    haven__pb_bytes(r->sig, HAVEN_SIG_BYTES, &pb->signature) !=
+	        HAVEN_OK) {
 		return (HAVEN_EDECODE);
 	}
 	r->audit_seq = pb->audit_seq;
 	r->accepted_ms = pb->accepted_ms;
 	return (HAVEN_OK);
-}
-
-static haven_err
-str_in(char *dst, size_t dstlen, const char *src)
-{
-	if (src == NULL) {
-		dst[0] = '\0';
-		return (HAVEN_OK);
-	}
-	return (haven__strlcpy(dst, src, dstlen) == HAVEN_OK ? HAVEN_OK :
-	    HAVEN_EDECODE);
 }
 
 static haven_err
@@ -78,21 +57,6 @@ env_in(uint8_t **dst, size_t *dlen, const ProtobufCBinaryData *b)
 	}
 	memcpy(*dst, b->data, b->len);
 	*dlen = b->len;
-	return (HAVEN_OK);
-}
-
-static haven_err
-pack(const ProtobufCMessage *m, uint8_t **out, size_t *len)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-
-	if (n > HAVEN__REC_MAX) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((*out = malloc(n == 0 ? 1 : n)) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	*len = protobuf_c_message_pack(m, *out);
 	return (HAVEN_OK);
 }
 
@@ -118,7 +82,7 @@ haven__agt_rec_inbox_encode(const haven__inbox_rec *r, uint8_t **out,
 	pb.read_ms = r->read_ms;
 	pb.read_by = (char *) r->read_by;
 	pb.read_role = (char *) r->read_role;
-	return (pack(&pb.base, out, len));
+	return (haven__pb_pack(&pb.base, HAVEN__REC_MAX, out, len));
 }
 
 static haven_err
@@ -135,9 +99,10 @@ inbox_fields(const Haven__InboxRecord *pb, haven__inbox_rec *r)
 	}
 	r->received_ms = pb->received_ms;
 	r->read_ms = pb->read_ms;
-	if (str_in(r->read_by, sizeof(r->read_by), pb->read_by) != HAVEN_OK ||
-	    str_in(r->read_role, sizeof(r->read_role), pb->read_role) !=
-	        HAVEN_OK) {
+	if (haven__pb_str(r->read_by, sizeof(r->read_by), pb->read_by) !=
+	        HAVEN_OK ||
+	    haven__pb_str(r->read_role, sizeof(r->read_role),
+	        pb->read_role) != HAVEN_OK) {
 		return (HAVEN_EDECODE);
 	}
 	return (env_in(&r->envelope, &r->envelope_len, &pb->envelope));
@@ -146,18 +111,16 @@ inbox_fields(const Haven__InboxRecord *pb, haven__inbox_rec *r)
 haven_err
 haven__agt_rec_inbox_decode(const uint8_t *buf, size_t len, haven__inbox_rec *r)
 {
-	Haven__InboxRecord *pb;
+	ProtobufCMessage *m;
 	haven_err rv;
 
 	memset(r, 0, sizeof(*r));
-	if (len > HAVEN__REC_MAX) {
-		return (HAVEN_EMSGSIZE);
+	if ((rv = haven__pb_unpack(&haven__inbox_record__descriptor,
+	    HAVEN__REC_MAX, buf, len, &m)) != HAVEN_OK) {
+		return (rv);
 	}
-	if ((pb = haven__inbox_record__unpack(NULL, len, buf)) == NULL) {
-		return (HAVEN_EDECODE);
-	}
-	rv = inbox_fields(pb, r);
-	haven__inbox_record__free_unpacked(pb, NULL);
+	rv = inbox_fields((const Haven__InboxRecord *) m, r);
+	protobuf_c_message_free_unpacked(m, NULL);
 	if (rv != HAVEN_OK) {
 		haven__agt_inbox_rec_release(r);
 	}
@@ -185,23 +148,25 @@ haven__agt_rec_outbox_encode(const haven__outbox_rec *r, uint8_t **out,
 		pb.receipt = &rpb;
 	} else if (r->state == HAVEN__OUT_REJECTED) {
 		haven__reject__init(&jpb);
-		jpb.msg_id.data = (uint8_t *) r->reject.msg_id;
-		jpb.msg_id.len = HAVEN_MSGID_BYTES;
+		jpb.msg_id = haven__pb_bin(r->reject.msg_id,
+		    HAVEN_MSGID_BYTES);
 		jpb.code = r->reject.code;
 		jpb.rule = (char *) r->reject.rule;
 		jpb.reason = (char *) r->reject.reason;
 		pb.reject = &jpb;
 	}
-	return (pack(&pb.base, out, len));
+	return (haven__pb_pack(&pb.base, HAVEN__REC_MAX, out, len));
 }
 
 static haven_err
 reject_from_pb(const Haven__Reject *pb, haven_reject *j)
 {
 	memset(j, 0, sizeof(*j));
-	if (bin(j->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) != HAVEN_OK ||
-	    str_in(j->rule, sizeof(j->rule), pb->rule) != HAVEN_OK ||
-	    str_in(j->reason, sizeof(j->reason), pb->reason) != HAVEN_OK) {
+	if (haven__pb_bytes(j->msg_id, HAVEN_MSGID_BYTES, &pb->msg_id) !=
+	        HAVEN_OK ||
+	    haven__pb_str(j->rule, sizeof(j->rule), pb->rule) != HAVEN_OK ||
+	    haven__pb_str(j->reason, sizeof(j->reason), pb->reason) !=
+	        HAVEN_OK) {
 		return (HAVEN_EDECODE);
 	}
 	j->code = pb->code;
@@ -234,18 +199,16 @@ haven_err
 haven__agt_rec_outbox_decode(const uint8_t *buf, size_t len,
     haven__outbox_rec *r)
 {
-	Haven__OutboxRecord *pb;
+	ProtobufCMessage *m;
 	haven_err rv;
 
 	memset(r, 0, sizeof(*r));
-	if (len > HAVEN__REC_MAX) {
-		return (HAVEN_EMSGSIZE);
+	if ((rv = haven__pb_unpack(&haven__outbox_record__descriptor,
+	    HAVEN__REC_MAX, buf, len, &m)) != HAVEN_OK) {
+		return (rv);
 	}
-	if ((pb = haven__outbox_record__unpack(NULL, len, buf)) == NULL) {
-		return (HAVEN_EDECODE);
-	}
-	rv = outbox_fields(pb, r);
-	haven__outbox_record__free_unpacked(pb, NULL);
+	rv = outbox_fields((const Haven__OutboxRecord *) m, r);
+	protobuf_c_message_free_unpacked(m, NULL);
 	if (rv != HAVEN_OK) {
 		haven__agt_outbox_rec_release(r);
 	}

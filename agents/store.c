@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lmdbutil.h"
 #include "out.h"
 #include "record.h"
 #include "util.h"
@@ -224,26 +225,6 @@ open_dbs(haven__agent_store *st)
 	return (rc == 0 ? HAVEN_OK : haven__mdb_err(rc));
 }
 
-static haven_err
-open_env(haven__agent_store *st, const char *dir)
-{
-	int rc, dead = 0;
-
-	if ((rc = mdb_env_create(&st->env)) != 0) {
-		st->env = NULL;
-		return (haven__mdb_err(rc));
-	}
-	if ((rc = mdb_env_set_maxdbs(st->env, 8)) != 0 ||
-	    (rc = mdb_env_set_mapsize(st->env, HAVEN__STORE_MAP_BYTES)) != 0 ||
-	    (rc = mdb_env_open(st->env, dir, 0, 0600)) != 0) {
-		return (haven__mdb_err(rc));
-	}
-	if ((rc = mdb_reader_check(st->env, &dead)) != 0) {
-		return (haven__mdb_err(rc));
-	}
-	return (HAVEN_OK);
-}
-
 haven_err
 haven__agt_store_open(haven__agent_store **out, const char *dir,
     const uint8_t key[HAVEN_KEY_BYTES])
@@ -265,7 +246,8 @@ haven__agt_store_open(haven__agent_store **out, const char *dir,
 		goto out;
 	}
 	memcpy(st->key, key, HAVEN_KEY_BYTES);
-	if ((rv = open_env(st, dir)) != HAVEN_OK ||
+	if ((rv = haven__lmdb_open(&st->env, dir, 8, HAVEN__STORE_MAP_BYTES,
+	    NULL, 0)) != HAVEN_OK ||
 	    (rv = open_dbs(st)) != HAVEN_OK) {
 		goto out;
 	}

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lmdbutil.h"
 #include "util.h"
 
 #define HAVEN_PEEK_PATH_MAX 4096
@@ -46,33 +47,6 @@ val(const void *p, size_t n)
 	v.mv_data = (void *) p;
 	v.mv_size = n;
 	return (v);
-}
-
-static haven_err
-env_create(haven_store *s, const char *dir, size_t map_bytes, char *err,
-    size_t errlen)
-{
-	int rc, dead = 0;
-
-	if ((rc = mdb_env_create(&s->env)) != 0) {
-		s->env = NULL;
-		haven__errf(err, errlen, "mdb_env_create: %s",
-		    mdb_strerror(rc));
-		return (haven__mdb_err(rc));
-	}
-	if ((rc = mdb_env_set_maxdbs(s->env, 32)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, map_bytes)) != 0 ||
-	    (rc = mdb_env_open(s->env, dir, 0, 0600)) != 0) {
-		haven__errf(err, errlen, "%s: cannot open LMDB: %s", dir,
-		    mdb_strerror(rc));
-		return (haven__mdb_err(rc));
-	}
-	if ((rc = mdb_reader_check(s->env, &dead)) != 0) {
-		haven__errf(err, errlen, "mdb_reader_check: %s",
-		    mdb_strerror(rc));
-		return (haven__mdb_err(rc));
-	}
-	return (HAVEN_OK);
 }
 
 static haven_err
@@ -122,7 +96,8 @@ haven__store_open(haven_store **out, const char *dir, size_t map_bytes,
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		return (HAVEN_ENOMEM);
 	}
-	if ((rv = env_create(s, dir, map_bytes, err, errlen)) != HAVEN_OK ||
+	if ((rv = haven__lmdb_open(&s->env, dir, 32, map_bytes, err,
+	    errlen)) != HAVEN_OK ||
 	    (rv = dbs_open(s, err, errlen)) != HAVEN_OK) {
 		haven__store_close(&s);
 		return (rv);

@@ -33,6 +33,7 @@
 #include "haven.pb-c.h"
 #include "haven/calendar.h"
 #include "jsonutil.h"
+#include "pbutil.h"
 #include "util.h"
 
 #define FUTURE_SKEW_MS (5 * 60 * 1000) /* occurred_at may lead by 5 min */
@@ -570,24 +571,6 @@ item_ok(const haven_incident *inc, const haven_oe_item *it)
 	return (true);
 }
 
-static haven_err
-pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
-{
-	size_t len = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf;
-
-	if (len > HAVEN_PAYLOAD_MAX) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	(void) protobuf_c_message_pack(m, buf);
-	*out = buf;
-	*out_len = len;
-	return (HAVEN_OK);
-}
-
 haven_err
 haven_oe_payload_encode(const haven_incident *inc, const haven_oe_item *item,
     uint8_t **out, size_t *out_len)
@@ -617,21 +600,23 @@ haven_oe_payload_encode(const haven_incident *inc, const haven_oe_item *item,
 	/* M2 says "EHE / not on roll"; an escalation says which group. */
 	n.ehe = item->kind == HAVEN_OE_NOTIFY_EHE || pc[0].ehe;
 	if (item->kind != HAVEN_OE_ESCALATE) {
-		return (pack(&n.base, out, out_len));
+		return (haven__pb_pack(&n.base, HAVEN_PAYLOAD_MAX, out,
+		    out_len));
 	}
 	e.reason = (char *) item->reason;
 	e.notification = &n;
-	return (pack(&e.base, out, out_len));
+	return (haven__pb_pack(&e.base, HAVEN_PAYLOAD_MAX, out, out_len));
 }
 
 /* ------------------------------------------------------------- decode */
 
-/* Copy a decoded string: fits, valid UTF-8, else refused. */
+/* Copy a decoded string: present, valid UTF-8 and fits, else refused
+ * (haven__pb_str alone would read NULL as ""). */
 static bool
 cp(char *dst, size_t len, const char *src)
 {
 	return (src != NULL && haven__utf8_valid(src) &&
-	    haven__strlcpy(dst, src, len) == HAVEN_OK);
+	    haven__pb_str(dst, len, src) == HAVEN_OK);
 }
 
 static bool
@@ -735,21 +720,25 @@ static haven_err
 decode_notification(uint32_t type, const uint8_t *buf, size_t len,
     haven_incident *out)
 {
-	Haven__EncompassNotification *p;
-	haven_err rv = HAVEN_OK;
+	ProtobufCMessage *m;
+	const Haven__EncompassNotification *p;
+	haven_err rv;
 
-	p = haven__encompass_notification__unpack(NULL, len, buf);
-	if (p == NULL) {
-		return (HAVEN_EDECODE);
+	if ((rv = haven__pb_unpack(&haven__encompass_notification__descriptor,
+	    HAVEN_PAYLOAD_MAX, buf, len, &m)) != HAVEN_OK) {
+		return (rv);
 	}
+	p = (const Haven__EncompassNotification *) m;
 	/* A re-encoding of another size means a NUL hidden in a string or a
-	 * non-canonical encoding: our encoder makes neither. */
-	if (protobuf_c_message_get_packed_size(&p->base) != len) {
+	 * non-canonical encoding: our encoder makes neither. Unknown fields
+	 * re-encode at their own size and so pass here, which
+	 * haven__pb_canonical would refuse. */
+	if (protobuf_c_message_get_packed_size(m) != len) {
 		rv = HAVEN_EDECODE;
 	} else if (!notification_from_pb(p, out) || !fits_type(type, out)) {
 		rv = HAVEN_EINVAL;
 	}
-	haven__encompass_notification__free_unpacked(p, NULL);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return (rv);
 }
 
@@ -757,14 +746,16 @@ static haven_err
 decode_escalation(const uint8_t *buf, size_t len, haven_incident *out,
     char *reason, size_t reasonlen)
 {
-	Haven__Escalation *p;
-	haven_err rv = HAVEN_OK;
+	ProtobufCMessage *m;
+	const Haven__Escalation *p;
+	haven_err rv;
 
-	p = haven__escalation__unpack(NULL, len, buf);
-	if (p == NULL) {
-		return (HAVEN_EDECODE);
+	if ((rv = haven__pb_unpack(&haven__escalation__descriptor,
+	    HAVEN_PAYLOAD_MAX, buf, len, &m)) != HAVEN_OK) {
+		return (rv);
 	}
-	if (protobuf_c_message_get_packed_size(&p->base) != len) {
+	p = (const Haven__Escalation *) m;
+	if (protobuf_c_message_get_packed_size(m) != len) {
 		rv = HAVEN_EDECODE;
 	} else if (p->reason == NULL || !reason_ok(p->reason) ||
 	    (p->about_msg_id.len != 0 &&
@@ -774,7 +765,7 @@ decode_escalation(const uint8_t *buf, size_t len, haven_incident *out,
 	} else if (reason != NULL) {
 		rv = haven__strlcpy(reason, p->reason, reasonlen);
 	}
-	haven__escalation__free_unpacked(p, NULL);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return (rv);
 }
 

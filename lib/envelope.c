@@ -39,6 +39,7 @@
 
 #include "haven.pb-c.h"
 #include "haven/envelope.h"
+#include "pbutil.h"
 #include "util.h"
 
 #include "secret.h"
@@ -258,14 +259,6 @@ struct pb_header {
 	ProtobufCBinaryData wrapped[HAVEN_MAX_VIEWS][HAVEN_MAX_RECIPIENTS];
 };
 
-static ProtobufCBinaryData
-bin(const uint8_t *p, size_t len)
-{
-	ProtobufCBinaryData b = {len, (uint8_t *) p};
-
-	return (b);
-}
-
 static void
 pb_view(struct pb_header *pb, const haven_header *hdr, size_t v)
 {
@@ -276,13 +269,14 @@ pb_view(struct pb_header *pb, const haven_header *hdr, size_t v)
 	o->profile = (char *) d->profile;
 	for (size_t j = 0; j < d->n_recipients; j++) {
 		pb->vrcpt[v][j] = (char *) hdr->recipients[d->recipients[j]];
-		pb->wrapped[v][j] = bin(d->wrapped[j], HAVEN_WRAPPED_BYTES);
+		pb->wrapped[v][j] = haven__pb_bin(d->wrapped[j],
+		    HAVEN_WRAPPED_BYTES);
 	}
 	o->n_recipients = o->n_wrapped = d->n_recipients;
 	o->recipients = pb->vrcpt[v];
 	o->wrapped = pb->wrapped[v];
-	o->ct_hash = bin(d->ct_hash, HAVEN_HASH_BYTES);
-	o->nonce = bin(d->nonce, HAVEN_NONCE_BYTES);
+	o->ct_hash = haven__pb_bin(d->ct_hash, HAVEN_HASH_BYTES);
+	o->nonce = haven__pb_bin(d->nonce, HAVEN_NONCE_BYTES);
 	pb->vdp[v] = o;
 }
 
@@ -297,7 +291,8 @@ pb_lists(struct pb_header *pb, const haven_header *hdr)
 	h->n_recipients = hdr->n_recipients;
 	h->recipients = pb->rcpt;
 	for (size_t i = 0; i < hdr->n_subjects; i++) {
-		pb->subj[i] = bin(hdr->subject_pseuds[i], HAVEN_HASH_BYTES);
+		pb->subj[i] = haven__pb_bin(hdr->subject_pseuds[i],
+		    HAVEN_HASH_BYTES);
 	}
 	h->n_subject_pseuds = hdr->n_subjects;
 	h->subject_pseuds = pb->subj;
@@ -323,13 +318,14 @@ pb_fill(struct pb_header *pb, const haven_header *hdr)
 
 	haven__header__init(h);
 	h->version = hdr->version;
-	h->msg_id = bin(hdr->msg_id, HAVEN_MSGID_BYTES);
+	h->msg_id = haven__pb_bin(hdr->msg_id, HAVEN_MSGID_BYTES);
 	h->sender = (char *) hdr->sender;
 	h->sender_gen = hdr->sender_gen;
 	h->seq = hdr->seq;
 	h->type = hdr->type;
 	if (hdr->has_case) {
-		h->case_pseud = bin(hdr->case_pseud, HAVEN_HASH_BYTES);
+		h->case_pseud = haven__pb_bin(hdr->case_pseud,
+		    HAVEN_HASH_BYTES);
 	}
 	h->legal_basis = (char *) hdr->legal_basis;
 	h->purpose = (char *) hdr->purpose;
@@ -337,7 +333,8 @@ pb_fill(struct pb_header *pb, const haven_header *hdr)
 	h->deadline_ms = hdr->deadline_ms;
 	h->expires_ms = hdr->expires_ms;
 	if (hdr->has_reply_to) {
-		h->in_reply_to = bin(hdr->in_reply_to, HAVEN_MSGID_BYTES);
+		h->in_reply_to = haven__pb_bin(hdr->in_reply_to,
+		    HAVEN_MSGID_BYTES);
 	}
 	pb_lists(pb, hdr);
 }
@@ -347,24 +344,15 @@ static haven_err
 encode_header(const haven_header *hdr, uint8_t **out, size_t *len)
 {
 	struct pb_header *pb;
-	size_t n;
+	haven_err rv;
 
 	if ((pb = calloc(1, sizeof(*pb))) == NULL) {
 		return (HAVEN_ENOMEM);
 	}
 	pb_fill(pb, hdr);
-	n = haven__header__get_packed_size(&pb->h);
-	if (n > SEAL_MAX) {
-		free(pb);
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((*out = malloc(n == 0 ? 1 : n)) == NULL) {
-		free(pb);
-		return (HAVEN_ENOMEM);
-	}
-	*len = haven__header__pack(&pb->h, *out);
+	rv = haven__pb_pack(&pb->h.base, SEAL_MAX, out, len);
 	free(pb);
-	return (HAVEN_OK);
+	return (rv);
 }
 
 /* ------------------------------------------------------ decode header */
@@ -476,8 +464,7 @@ check_canonical(const Haven__Header *h, const uint8_t *hb, size_t hlen)
 	uint8_t *again;
 	haven_err rv = HAVEN_OK;
 
-	if (h->base.n_unknown_fields != 0 ||
-	    haven__header__get_packed_size(h) != hlen) {
+	if (!haven__pb_canonical(&h->base, hlen)) {
 		return (HAVEN_EDECODE);
 	}
 	if ((again = malloc(hlen)) == NULL) {
@@ -494,13 +481,18 @@ check_canonical(const Haven__Header *h, const uint8_t *hb, size_t hlen)
 static haven_err
 decode_header(const uint8_t *hb, size_t hlen, haven_header *o)
 {
-	Haven__Header *h;
+	ProtobufCMessage *m;
+	const Haven__Header *h;
 	haven_err rv;
 
-	if (hlen == 0 ||
-	    (h = haven__header__unpack(NULL, hlen, hb)) == NULL) {
+	if (hlen == 0) {
 		return (HAVEN_EDECODE);
 	}
+	if ((rv = haven__pb_unpack(&haven__header__descriptor,
+	    HAVEN_FRAME_MAX, hb, hlen, &m)) != HAVEN_OK) {
+		return (rv);
+	}
+	h = (const Haven__Header *) m;
 	if (h->version != HAVEN_PROTOCOL_VERSION) {
 		rv = HAVEN_EVERSION;
 	} else if ((rv = check_canonical(h, hb, hlen)) == HAVEN_OK &&
@@ -518,7 +510,7 @@ decode_header(const uint8_t *hb, size_t hlen, haven_header *o)
 	if (rv == HAVEN_OK) {
 		rv = check_coverage(o, NULL, 0);
 	}
-	haven__header__free_unpacked(h, NULL);
+	protobuf_c_message_free_unpacked(m, NULL);
 	return (rv);
 }
 
@@ -595,35 +587,34 @@ fill_envelope(haven_envelope *env, const Haven__Envelope *e)
 haven_err
 haven_envelope_decode(haven_envelope **out, const uint8_t *buf, size_t len)
 {
-	Haven__Envelope *e;
-	haven_envelope *env;
+	ProtobufCMessage *m;
+	const Haven__Envelope *e;
+	haven_envelope *env = NULL;
 	haven_err rv;
 
 	if (out == NULL || (buf == NULL && len != 0)) {
 		return (HAVEN_EINVAL);
 	}
-	if (len > HAVEN_FRAME_MAX) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((e = haven__envelope__unpack(NULL, len, buf)) == NULL) {
-		return (HAVEN_EDECODE);
-	}
-	if ((rv = check_outer(e)) != HAVEN_OK) {
-		haven__envelope__free_unpacked(e, NULL);
+	if ((rv = haven__pb_unpack(&haven__envelope__descriptor,
+	    HAVEN_FRAME_MAX, buf, len, &m)) != HAVEN_OK) {
 		return (rv);
+	}
+	e = (const Haven__Envelope *) m;
+	if ((rv = check_outer(e)) != HAVEN_OK) {
+		goto out;
 	}
 	if ((env = calloc(1, sizeof(*env))) == NULL) {
-		haven__envelope__free_unpacked(e, NULL);
-		return (HAVEN_ENOMEM);
+		rv = HAVEN_ENOMEM;
+		goto out;
 	}
-	rv = fill_envelope(env, e);
-	haven__envelope__free_unpacked(e, NULL);
-	if (rv != HAVEN_OK) {
-		haven_envelope_destroy(&env);
-		return (rv);
+	if ((rv = fill_envelope(env, e)) == HAVEN_OK) {
+		*out = env;
+		env = NULL;
 	}
-	*out = env;
-	return (HAVEN_OK);
+out:
+	protobuf_c_message_free_unpacked(m, NULL);
+	haven_envelope_destroy(&env);
+	return (rv);
 }
 
 void
@@ -650,23 +641,15 @@ pack_envelope(const uint8_t *hb, size_t hlen, const uint8_t *sig,
 {
 	Haven__Envelope e = HAVEN__ENVELOPE__INIT;
 	ProtobufCBinaryData vb[HAVEN_MAX_VIEWS];
-	size_t sz;
 
-	e.header = bin(hb, hlen);
-	e.signature = bin(sig, HAVEN_SIG_BYTES);
+	e.header = haven__pb_bin(hb, hlen);
+	e.signature = haven__pb_bin(sig, HAVEN_SIG_BYTES);
 	for (size_t v = 0; v < n; v++) {
-		vb[v] = bin(views[v], lens[v]);
+		vb[v] = haven__pb_bin(views[v], lens[v]);
 	}
 	e.n_views = n;
 	e.views = vb;
-	if ((sz = haven__envelope__get_packed_size(&e)) > cap) {
-		return (HAVEN_EMSGSIZE);
-	}
-	if ((*out = malloc(sz)) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	*out_len = haven__envelope__pack(&e, *out);
-	return (HAVEN_OK);
+	return (haven__pb_pack(&e.base, cap, out, out_len));
 }
 
 /* ------------------------------------------------------------- verify */
@@ -1000,7 +983,7 @@ pad_plain(const haven_view_in *in, uint8_t **out, size_t *len, size_t *cap)
 	size_t n;
 
 	vp.profile = (char *) in->profile;
-	vp.payload = bin(in->payload, in->payload_len);
+	vp.payload = haven__pb_bin(in->payload, in->payload_len);
 	n = haven__view_plain__get_packed_size(&vp);
 	*cap = (n / HAVEN_PAD_BLOCK + 1) * HAVEN_PAD_BLOCK;
 	if ((*out = malloc(*cap)) == NULL) {
