@@ -11,6 +11,7 @@
 #define HAVEN_TEST_BROKER_CLIENT_H
 
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,50 @@ bc_log_wait(const hv_partnership *p, const char *needle, int timeout_ms)
 		usleep(50000);
 	}
 	return (false);
+}
+
+/* ---- cmocka fixture and assertions (every includer uses cmocka) ---- */
+
+/** Per-test fixture: a fresh partnership in *state. */
+static inline int
+bc_setup(void **state)
+{
+	hv_partnership *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || sodium_init() < 0 || hv_partnership_create(p) != 0) {
+		free(p);
+		return (-1);
+	}
+	*state = p;
+	return (0);
+}
+
+static inline int
+bc_teardown(void **state)
+{
+	hv_partnership *p = *state;
+
+	hv_partnership_destroy(p);
+	free(p);
+	return (0);
+}
+
+/** Seal `m`, submit it and fail the test unless a receipt comes back. */
+static inline void
+bc_submit_ok(bc_client *c, const bc_msg *m, uint8_t id[HAVEN_MSGID_BYTES])
+{
+	uint8_t *env = NULL;
+	size_t len = 0;
+	haven_frame r;
+
+	assert_int_equal(bc_seal(c, m, &env, &len, id), 0);
+	assert_int_equal(bc_submit(c, env, len, &r), 0);
+	if (r.kind != HAVEN_FRAME_RECEIPT) {
+		fail_msg("not accepted: kind %d code %s", r.kind,
+		    haven_err_name((haven_err) r.reject.code));
+	}
+	haven_frame_release(&r);
+	free(env);
 }
 
 #endif /* HAVEN_TEST_BROKER_CLIENT_H */

@@ -18,29 +18,6 @@
 #include "test_broker_client.h"
 
 static int
-setup(void **state)
-{
-	hv_partnership *p = calloc(1, sizeof(*p));
-
-	if (p == NULL || sodium_init() < 0 || hv_partnership_create(p) != 0) {
-		free(p);
-		return (-1);
-	}
-	*state = p;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	hv_partnership *p = *state;
-
-	hv_partnership_destroy(p);
-	free(p);
-	return (0);
-}
-
-static int
 run_broker(hv_partnership *p, bool check)
 {
 	const char *args[] = {"--config", hv_path(p, "broker.json"),
@@ -170,23 +147,6 @@ test_refuses_stale_directory(void **state)
 }
 
 static void
-submit_ok(bc_client *c, const bc_msg *m, uint8_t id[HAVEN_MSGID_BYTES])
-{
-	uint8_t *env = NULL;
-	size_t len = 0;
-	haven_frame r;
-
-	assert_int_equal(bc_seal(c, m, &env, &len, id), 0);
-	assert_int_equal(bc_submit(c, env, len, &r), 0);
-	if (r.kind != HAVEN_FRAME_RECEIPT) {
-		fail_msg("not accepted: kind %d code %s", r.kind,
-		    haven_err_name((haven_err) r.reject.code));
-	}
-	haven_frame_release(&r);
-	free(env);
-}
-
-static void
 expect_deliver(bc_client *c, const uint8_t id[HAVEN_MSGID_BYTES],
     int timeout_ms)
 {
@@ -238,7 +198,7 @@ test_revocation(void **state)
 	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
 	assert_int_equal(bc_open(&school, p, "school.urn.110123"), 0);
 	assert_int_equal(bc_hello(&school, 4, &queued), 0);
-	submit_ok(&police, &m, id);
+	bc_submit_ok(&police, &m, id);
 	expect_deliver(&school, id, 5000);
 
 	revoke_school(p);
@@ -294,7 +254,7 @@ test_store_forward_and_redelivery(void **state)
 
 	assert_int_equal(hv_broker_start(p), 0);
 	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
-	submit_ok(&police, &m, id);
+	bc_submit_ok(&police, &m, id);
 	bc_close(&police);
 	/* Restart (clean) and crash (SIGKILL): the message survives both. */
 	assert_int_equal(hv_broker_stop(p), 0);
@@ -432,7 +392,7 @@ test_rotation_cuts_old_key_connection(void **state)
 	assert_int_equal(f.error_code, HAVEN_EREVOKED);
 	/* A new message for the agency is not delivered over it... */
 	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
-	submit_ok(&police, &m, id);
+	bc_submit_ok(&police, &m, id);
 	assert_int_equal(bc_expect(&old, HAVEN_FRAME_DELIVER, &f, 1500), -1);
 	/* ...but to the connection made with the new key. */
 	assert_int_equal(haven_keys_load(&k2, key, err, sizeof(err)),
@@ -486,7 +446,7 @@ test_chosen_routing_id_refused(void **state)
 	assert_int_equal(bc_send(&thief, &f), 0);
 	assert_int_equal(bc_recv(&thief, &second, 5000), 0);
 	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
-	submit_ok(&police, &m, id);
+	bc_submit_ok(&police, &m, id);
 	/* The other school never gets the first school's message. */
 	assert_int_equal(bc_expect(&thief, HAVEN_FRAME_DELIVER, &f, 2000), -1);
 	/* Both peer-chosen ids were refused, and audited. */
@@ -596,24 +556,24 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_refuses_bad_documents,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_bad_config, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_stale_directory,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_revocation, setup,
-		    teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_store_forward_and_redelivery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_full, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_reject_flood_bounded,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chosen_routing_id_refused,
-		    setup, teardown),
+		    test_refuses_bad_documents, bc_setup, bc_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_rotation_cuts_old_key_connection, setup, teardown),
+		    test_refuses_bad_config, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_refuses_stale_directory, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_revocation, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_forward_and_redelivery, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_store_full, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_reject_flood_bounded, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_chosen_routing_id_refused, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_rotation_cuts_old_key_connection, bc_setup, bc_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

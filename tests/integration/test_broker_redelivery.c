@@ -22,29 +22,6 @@
 
 #define SCHOOL "school.urn.110456"
 
-static int
-setup(void **state)
-{
-	hv_partnership *p = calloc(1, sizeof(*p));
-
-	if (p == NULL || sodium_init() < 0 || hv_partnership_create(p) != 0) {
-		free(p);
-		return (-1);
-	}
-	*state = p;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	hv_partnership *p = *state;
-
-	hv_partnership_destroy(p);
-	free(p);
-	return (0);
-}
-
 /* Set redeliver_ms in DIR/broker.json. */
 static void
 set_redeliver(hv_partnership *p, int ms)
@@ -61,22 +38,6 @@ set_redeliver(hv_partnership *p, int ms)
 	assert_int_equal(hv_write(p, "broker.json", buf), 0);
 	free(buf);
 	json_decref(doc);
-}
-
-static void
-submit_ok(bc_client *c, const bc_msg *m, uint8_t id[HAVEN_MSGID_BYTES])
-{
-	uint8_t *env = NULL;
-	size_t len = 0;
-	haven_frame r;
-
-	assert_int_equal(bc_seal(c, m, &env, &len, id), 0);
-	assert_int_equal(bc_submit(c, env, len, &r), 0);
-	if (r.kind != HAVEN_FRAME_RECEIPT) {
-		fail_msg("not accepted: kind %d", r.kind);
-	}
-	haven_frame_release(&r);
-	free(env);
 }
 
 /* 0 if a Deliver of `id` arrives within timeout_ms (other frames are
@@ -158,7 +119,7 @@ test_never_acked_backs_off(void **state)
 	set_redeliver(p, 200);
 	assert_int_equal(hv_broker_start(p), 0);
 	assert_int_equal(bc_open(&police, p, "police.cambs"), 0);
-	submit_ok(&police, &m, id);
+	bc_submit_ok(&police, &m, id);
 	assert_int_equal(bc_open(&a, p, SCHOOL), 0);
 	assert_int_equal(bc_hello(&a, 4, &queued), 0);
 	assert_int_equal(queued, 1);
@@ -260,10 +221,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_never_acked_backs_off,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bogus_acks_rate_limited,
-		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_never_acked_backs_off, bc_setup, bc_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_bogus_acks_rate_limited, bc_setup, bc_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
