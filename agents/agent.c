@@ -151,6 +151,26 @@ open_store(haven__agent *a, int *ec)
 	return (rv);
 }
 
+/* The signed policy, when the config names one: verified like the
+ * directory; its settings (not its rules: the broker enforces those). */
+static haven_err
+load_policy(haven__agent *a, int *ec)
+{
+	char err[256] = "";
+	haven_err rv;
+
+	if (a->cfg.policy[0] == '\0') {
+		return (HAVEN_OK);
+	}
+	rv = haven_policy_load(&a->policy, a->cfg.policy, a->admin_pk, err,
+	    sizeof(err));
+	if (rv != HAVEN_OK) {
+		*ec = fail(a, rv, "policy", err[0] != '\0' ? err :
+		    "cannot load the signed policy");
+	}
+	return (rv);
+}
+
 haven_err
 haven__agent_open(haven__agent *a, const char *config_path, int *exit_code)
 {
@@ -159,6 +179,7 @@ haven__agent_open(haven__agent *a, const char *config_path, int *exit_code)
 	if ((rv = load_config(a, config_path, exit_code)) != HAVEN_OK ||
 	    (rv = load_keys(a, exit_code)) != HAVEN_OK ||
 	    (rv = load_directory(a, exit_code)) != HAVEN_OK ||
+	    (rv = load_policy(a, exit_code)) != HAVEN_OK ||
 	    (rv = broker_keys(a, exit_code)) != HAVEN_OK ||
 	    (rv = open_store(a, exit_code)) != HAVEN_OK) {
 		haven__agent_close(a);
@@ -172,6 +193,7 @@ haven__agent_close(haven__agent *a)
 	haven__agt_client_close(&a->cl);
 	haven__agt_store_close(&a->store);
 	haven_directory_destroy(&a->dir);
+	haven_policy_destroy(&a->policy);
 	haven_keys_destroy(&a->keys);
 }
 

@@ -4,7 +4,7 @@
  * haven__agent_open loads, in order: the config, the agency's secret keys
  * (agency must match the config), the admin public key, the signed
  * directory (refused if older than one this store accepted before), the
- * broker's keys from the directory entry "broker", and the sealed store.
+ * signed policy if the config names one, the broker's keys from the directory entry "broker", and the sealed store.
  * The connection is opened lazily by commands that talk to the broker.
  */
 #ifndef HAVEN_AGENTS_AGENT_H
@@ -17,6 +17,7 @@
 #include "agent_config.h"
 #include "haven/directory.h"
 #include "haven/keys.h"
+#include "haven/policy.h"
 #include "haven/wire.h"
 #include "out.h"
 #include "agent_store.h"
@@ -36,6 +37,7 @@ typedef struct haven__agent {
 	uint8_t admin_pk[HAVEN_KEY_BYTES];
 	haven_directory *dir;
 	haven__file_id dir_file;
+	haven_policy *policy; /* NULL: no "policy" in the config (defaults) */
 	uint8_t broker_curve_pk[HAVEN_KEY_BYTES];
 	haven__agent_store *store;
 	haven__agent_client *cl;

@@ -9,6 +9,10 @@
  *    "data_dir": "/var/lib/haven/agent", "spoc": "police.cambs.spoc",
  *    "timeout_ms": 10000, "credit": 64}
  *
+ * Optional "policy": the signed policy (verified under admin_pub), whose
+ * settings the agent follows (Encompass holiday duty contacts, MARAC
+ * thresholds and meeting days); without it the defaults apply.
+ *
  * Unknown keys are refused. pseudonym_key and spoc are optional (a school
  * needs neither); the reader checks shapes only, the files are loaded later.
  */
@@ -33,6 +37,7 @@ typedef struct haven__agent_config {
 	char directory[PATH_MAX];
 	char data_dir[PATH_MAX];
 	char spoc[HAVEN_ID_MAX]; /* "" when absent */
+	char policy[PATH_MAX];   /* signed policy; "" when absent */
 	int timeout_ms;
 	uint32_t credit;
 } haven__agent_config;

@@ -19,6 +19,8 @@ static const struct {
 	{ "--config", offsetof(haven__args, config) },
 	{ "--reader", offsetof(haven__args, reader) },
 	{ "--role", offsetof(haven__args, role) },
+	{ "--case", offsetof(haven__args, case_id) },
+	{ "--out", offsetof(haven__args, out) },
 };
 
 /* 1 if handled, 0 if not a value option, -1 on error. */

@@ -19,6 +19,8 @@ typedef struct haven__args {
 	bool help;
 	const char *reader;
 	const char *role;
+	const char *case_id; /* --case CASE: a MARAC/panel case reference */
+	const char *out;     /* --out DIR */
 	const char *pos[HAVEN__ARGS_POS_MAX];
 	size_t n_pos;
 } haven__args;

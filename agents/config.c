@@ -71,6 +71,7 @@ read_strings(const json_t *root, haven__agent_config *c, char *err,
 		{ "directory", true, c->directory, sizeof(c->directory) },
 		{ "data_dir", true, c->data_dir, sizeof(c->data_dir) },
 		{ "spoc", false, c->spoc, sizeof(c->spoc) },
+		{ "policy", false, c->policy, sizeof(c->policy) },
 	};
 	haven_err rv;
 
@@ -109,7 +110,7 @@ parse_root(haven__agent_config *c, const json_t *root, char *err,
 {
 	static const char *const allowed[] = { "agency", "broker", "keys",
 		"pseudonym_key", "admin_pub", "directory", "data_dir", "spoc",
-		"timeout_ms", "credit", NULL };
+		"policy", "timeout_ms", "credit", NULL };
 	haven_err rv;
 
 	if ((rv = haven__json_only(root, allowed, "", err, errlen)) !=

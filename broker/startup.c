@@ -143,6 +143,8 @@ haven__audit_from_header(haven_audit_entry *e, const struct haven_header *h)
 	    sizeof(e->subject_pseuds));
 	haven__bcopy(e->legal_basis, sizeof(e->legal_basis), h->legal_basis);
 	haven__bcopy(e->purpose, sizeof(e->purpose), h->purpose);
+	e->deadline_ms = h->deadline_ms;
+	e->occurred_ms = h->occurred_ms;
 }
 
 haven_err

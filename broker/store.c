@@ -28,16 +28,28 @@
 #define META_MAX (4 + 1 + HAVEN_ID_MAX * (HAVEN_MAX_RECIPIENTS + 1))
 
 enum { DB_MSG, DB_MSGMETA, DB_QUEUE, DB_PENDING, DB_DEDUP, DB_SEQ, DB_META,
-	DB_COUNT };
+	DB_OWNED, DB_COUNT = DB_OWNED + HAVEN_STORE_OWNED_COUNT };
 
+/* The first DB_OWNED are this file's; the rest belong to the modules of
+ * haven_store_owned (store.h) and are only handed out by number. */
 static const char *const db_names[DB_COUNT] = {"msg", "msgmeta", "queue",
-    "pending", "dedup", "seq", "meta"};
+    "pending", "dedup", "seq", "meta",
+    [DB_OWNED + HAVEN_STORE_DEADLINE] = "deadline",
+    [DB_OWNED + HAVEN_STORE_DEADLINE_DUE] = "deadline_due",
+    [DB_OWNED + HAVEN_STORE_LASTSEEN] = "lastseen",
+    [DB_OWNED + HAVEN_STORE_CONSENT] = "consent"};
 
 struct haven_store {
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 	haven_audit_log *audit;
 };
+
+MDB_dbi
+haven__store_dbi(haven_store *s, haven_store_owned which)
+{
+	return (s->dbi[DB_OWNED + (int) which]);
+}
 
 static MDB_val
 val(const void *p, size_t n)

@@ -42,6 +42,19 @@ typedef struct haven_msgmeta {
 typedef haven_err (*haven_queue_fn)(void *arg,
     const uint8_t id[HAVEN_MSGID_BYTES], bool *stop);
 
+/* Named databases the store creates for other broker modules, which own
+ * their key and value formats (documented where they are used). */
+typedef enum {
+	HAVEN_STORE_DEADLINE = 0,     /* broker/deadline.c */
+	HAVEN_STORE_DEADLINE_DUE = 1, /* broker/deadline.c */
+	HAVEN_STORE_LASTSEEN = 2,     /* broker/deadline.c */
+	HAVEN_STORE_CONSENT = 3,      /* broker/consent.c */
+	HAVEN_STORE_OWNED_COUNT = 4
+} haven_store_owned;
+
+/** The dbi of one of those databases (valid for the store's life). */
+MDB_dbi haven__store_dbi(haven_store *s, haven_store_owned which);
+
 /**
  * Open (creating `dir` 0700 if needed) the environment with `map_bytes`,
  * 32 named databases, run mdb_reader_check, and create every database.

@@ -63,6 +63,8 @@ static const char *const event_names[HAVEN_AUDIT_EVENT_COUNT] = {
 	[HAVEN_AUDIT_POLICY] = "POLICY",
 	[HAVEN_AUDIT_REVOKE] = "REVOKE",
 	[HAVEN_AUDIT_AUTH_FAIL] = "AUTH_FAIL",
+	[HAVEN_AUDIT_ESCALATE_CLOSED] = "ESCALATE_CLOSED",
+	[HAVEN_AUDIT_CONSENT] = "CONSENT",
 };
 
 const char *
@@ -159,6 +161,8 @@ entry_to_pb(Haven__AuditEntry *pb, const haven_audit_entry *e,
 	pb->outcome = e->outcome;
 	pb->reason = (char *) e->reason;
 	pb->prev_hash = haven__pb_bin(e->prev_hash, HAVEN_HASH_BYTES);
+	pb->deadline_ms = e->deadline_ms;
+	pb->occurred_ms = e->occurred_ms;
 }
 
 haven_err
@@ -224,6 +228,8 @@ entry_from_pb(haven_audit_entry *e, const Haven__AuditEntry *pb)
 	e->event = pb->event;
 	e->type = pb->type;
 	e->outcome = pb->outcome;
+	e->deadline_ms = pb->deadline_ms;
+	e->occurred_ms = pb->occurred_ms;
 	if (haven__pb_str(e->actor, sizeof(e->actor), pb->actor) != 0 ||
 	    haven__pb_str(e->legal_basis, sizeof(e->legal_basis),
 	        pb->legal_basis) != 0 ||

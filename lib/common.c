@@ -81,22 +81,31 @@ static const char *const types[HAVEN_MSG_TYPE_COUNT] = {
 	[HAVEN_MSG_DAPP_REFERRAL] = "DAPP_REFERRAL",
 	[HAVEN_MSG_DAPP_BUNDLE] = "DAPP_BUNDLE",
 	[HAVEN_MSG_DAPP_ACTION_PLAN] = "DAPP_ACTION_PLAN",
+	[HAVEN_MSG_CONSENT_DECISION] = "CONSENT_DECISION",
 };
 
 const char *
 haven_msg_type_name(uint32_t type)
 {
-	if (type == HAVEN_MSG_NONE || type >= HAVEN_MSG_TYPE_COUNT) {
+	if (type == HAVEN_MSG_NONE || type >= HAVEN_MSG_TYPE_COUNT ||
+	    types[type] == NULL) {
 		return ("UNKNOWN");
 	}
 	return (types[type]);
+}
+
+bool
+haven_msg_type_valid(uint32_t type)
+{
+	return (type != HAVEN_MSG_NONE && type < HAVEN_MSG_TYPE_COUNT &&
+	    types[type] != NULL);
 }
 
 haven_err
 haven_msg_type_parse(const char *name, uint32_t *type)
 {
 	for (uint32_t t = 1; t < HAVEN_MSG_TYPE_COUNT; t++) {
-		if (strcmp(name, types[t]) == 0) {
+		if (types[t] != NULL && strcmp(name, types[t]) == 0) {
 			*type = t;
 			return (HAVEN_OK);
 		}

@@ -332,6 +332,7 @@ pb_fill(struct pb_header *pb, const haven_header *hdr)
 	h->created_ms = hdr->created_ms;
 	h->deadline_ms = hdr->deadline_ms;
 	h->expires_ms = hdr->expires_ms;
+	h->occurred_ms = hdr->occurred_ms;
 	if (hdr->has_reply_to) {
 		h->in_reply_to = haven__pb_bin(hdr->in_reply_to,
 		    HAVEN_MSGID_BYTES);
@@ -361,8 +362,7 @@ static haven_err
 dec_scalars(const Haven__Header *h, haven_header *o)
 {
 	if (h->msg_id.len != HAVEN_MSGID_BYTES || !id_ok(h->sender) ||
-	    h->sender_gen == 0 || h->type == HAVEN_MSG_NONE ||
-	    h->type >= HAVEN_MSG_TYPE_COUNT ||
+	    h->sender_gen == 0 || !haven_msg_type_valid(h->type) ||
 	    !text_ok(h->legal_basis, HAVEN_CODE_MAX, false) ||
 	    !text_ok(h->purpose, HAVEN_CODE_MAX, false) ||
 	    (h->case_pseud.len != 0 && h->case_pseud.len != HAVEN_HASH_BYTES) ||
@@ -389,6 +389,7 @@ dec_scalars(const Haven__Header *h, haven_header *o)
 	o->created_ms = h->created_ms;
 	o->deadline_ms = h->deadline_ms;
 	o->expires_ms = h->expires_ms;
+	o->occurred_ms = h->occurred_ms;
 	return (HAVEN_OK);
 }
 
@@ -863,7 +864,7 @@ check_header_in(const haven_header *hdr, char *err, size_t errlen)
 	if (check_distinct(hdr, err, errlen) != HAVEN_OK) {
 		return (HAVEN_EINVAL);
 	}
-	if (hdr->type == HAVEN_MSG_NONE || hdr->type >= HAVEN_MSG_TYPE_COUNT ||
+	if (!haven_msg_type_valid(hdr->type) ||
 	    hdr->n_subjects > HAVEN_MAX_SUBJECTS ||
 	    hdr->n_tags > HAVEN_MAX_TAGS ||
 	    !text_ok(hdr->legal_basis, HAVEN_CODE_MAX, false) ||

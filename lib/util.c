@@ -261,8 +261,8 @@ haven__be32_get(const uint8_t in[4])
 	    ((uint32_t) in[2] << 8) | (uint32_t) in[3];
 }
 
-static int64_t
-clock_ms(clockid_t id)
+int64_t
+haven__clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
@@ -271,15 +271,9 @@ clock_ms(clockid_t id)
 }
 
 int64_t
-haven__now_ms(void)
-{
-	return (clock_ms(CLOCK_REALTIME));
-}
-
-int64_t
 haven__mono_ms(void)
 {
-	return (clock_ms(CLOCK_MONOTONIC));
+	return (haven__clock_ms(CLOCK_MONOTONIC));
 }
 
 haven_err

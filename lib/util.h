@@ -10,6 +10,7 @@
 #define HAVEN_LIB_UTIL_H
 
 #include <stdarg.h>
+#include <time.h>
 #include <stdio.h>
 
 #include "haven/common.h"
@@ -46,8 +47,20 @@ uint64_t haven__be64_get(const uint8_t in[8]);
 void haven__be32_put(uint8_t out[4], uint32_t v);
 uint32_t haven__be32_get(const uint8_t in[4]);
 
-/** Wall-clock milliseconds since the epoch (CLOCK_REALTIME). */
+/**
+ * Wall-clock milliseconds since the epoch (CLOCK_REALTIME), or the
+ * controlled test clock (lib/clock.c): in a build configured with
+ * HAVEN_TEST_CLOCK=ON, when the environment names a clock file in
+ * HAVEN_TEST_CLOCK_FILE, the time is read from that file on every call.
+ * A release build has no test clock at all.
+ */
 int64_t haven__now_ms(void);
+
+/** True when haven__now_ms reads the test clock (to log a warning). */
+bool haven__test_clock_active(void);
+
+/** clock_gettime(id) in milliseconds. */
+int64_t haven__clock_ms(clockid_t id);
 
 /** Monotonic milliseconds (CLOCK_MONOTONIC). */
 int64_t haven__mono_ms(void);

@@ -69,12 +69,28 @@ ctl() {
 }
 
 # Agencies: id|role|display name|attributes (space-separated key=value).
-AGENCIES='police.cambs|POL|Cambridgeshire Constabulary|spoc=police.cambs.spoc
+# isp=signed: signed the MARAC information-sharing agreement (R14);
+# panel_north / panel_south=member: sits on that perpetrator panel (R17);
+# deputy / education_safeguarding: where Encompass escalations go.
+AGENCIES='police.cambs|POL|Cambridgeshire Constabulary|spoc=police.cambs.spoc isp=signed panel_north=member panel_south=member
 police.cambs.spoc|POL|Cambridgeshire Constabulary Encompass SPOC|
-school.urn.110123|EDU|Riverside Primary School|
-school.urn.110456|EDU|Fenland Academy|
+school.urn.110123|EDU|Riverside Primary School|local_authority=la.cambs deputy=school.urn.110123.deputy
+school.urn.110123.deputy|EDU|Riverside Primary School deputy DSL|local_authority=la.cambs
+school.urn.110456|EDU|Fenland Academy|local_authority=la.cambs deputy=school.urn.110456.deputy
+school.urn.110456.deputy|EDU|Fenland Academy deputy DSL|local_authority=la.cambs
+la.cambs|LA|Cambridgeshire County Council|education_safeguarding=la.cambs.eds
 la.cambs.ehe|LA|Cambridgeshire EHE Officer|
-housing.cambs|HSG|Cambridgeshire Housing Options|'
+la.cambs.eds|LA|Cambridgeshire Education Safeguarding Team|
+housing.cambs|HSG|Cambridgeshire Housing Options|isp=signed panel_north=member
+housing.peterborough|HSG|Peterborough Housing Needs|isp=signed panel_south=member
+idva.cambs|IDVA|Cambridgeshire IDVA Service|isp=signed panel_north=member panel_south=member
+marac.cambs|MCO|Cambridgeshire & Peterborough MARAC Coordinator|isp=signed
+gp.riverside|HLT|Riverside Surgery|isp=signed
+probation.cambs|PRB|Probation Service, Cambridgeshire|isp=signed panel_north=member panel_south=member
+das.cambs|DAS|Cambridgeshire Drug and Alcohol Service|isp=signed panel_north=member
+refuge.cambs|REF|Cambridge Womens Aid Refuge|
+dapp.north|DAPC|Perpetrator Panel North co-chairs|panel_north=member
+dapp.south|DAPC|Perpetrator Panel South co-chairs|panel_south=member'
 
 ctl keygen --agency admin --out "$DIR"
 ctl keygen --agency broker --out "$DIR"
@@ -106,6 +122,7 @@ agent_config() {
   "pseudonym_key": "$DIR/partnership.pseudonym",
   "admin_pub": "$DIR/admin.pub",
   "directory": "$DIR/directory.signed",
+  "policy": "$DIR/policy.signed",
   "data_dir": "$DIR/agents/$1/data",
   "spoc": "police.cambs.spoc",
   "timeout_ms": 10000,

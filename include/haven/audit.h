@@ -41,7 +41,9 @@ typedef enum {
 	HAVEN_AUDIT_POLICY = 11,    /* policy version loaded */
 	HAVEN_AUDIT_REVOKE = 12,    /* live connection of a revoked agency cut */
 	HAVEN_AUDIT_AUTH_FAIL = 13, /* handshake refused by ZAP */
-	HAVEN_AUDIT_EVENT_COUNT = 14
+	HAVEN_AUDIT_ESCALATE_CLOSED = 14, /* escalated message read late */
+	HAVEN_AUDIT_CONSENT = 15,   /* consent given/refused/withdrawn */
+	HAVEN_AUDIT_EVENT_COUNT = 16
 } haven_audit_event;
 
 /** "SUBMIT" etc.; "UNKNOWN" for values out of range. Static storage. */
@@ -70,6 +72,8 @@ typedef struct haven_audit_entry {
 	uint32_t outcome; /* haven_err */
 	char reason[160];
 	uint8_t prev_hash[HAVEN_HASH_BYTES];
+	int64_t deadline_ms; /* SUBMIT: the message's deadline; 0 = none */
+	int64_t occurred_ms; /* SUBMIT: the incident's time; 0 = not stated */
 } haven_audit_entry;
 
 /**

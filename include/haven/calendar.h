@@ -6,8 +6,21 @@
  * the last Sunday of March to 01:00 UTC on the last Sunday of October) is
  * computed, not read from the host's TZ database, so every host agrees.
  *
- * This first version knows weekends and the start-of-day time only; term
- * dates, INSET days and bank holidays come with the calendar issue.
+ * A school day is a Monday-Friday local date that is not a bank holiday,
+ * not an INSET day or other closure of the school, and, when the school's
+ * calendar lists terms, inside one of them. Dates after the last listed
+ * term (or before the first) are treated as term time: an unknown future
+ * gives the earliest, strictest deadline, never a later one.
+ *
+ * The partnership's calendars are part of the signed directory (see
+ * haven/directory.h "calendars"): bank holidays (England and Wales, from
+ * deploy/calendars/bank-holidays-england-wales.json), per local authority
+ * the terms and INSET days, and per school its start of day (agency attr
+ * "start_of_day", "HH:MM", default 08:30), the calendar it follows (attr
+ * "calendar", default its "local_authority" attr) and its own closures.
+ * haven_directory_calendar() resolves one school's calendar from a loaded
+ * directory; the broker and the police agent both call it, so both compute
+ * the same deadline from the same signed data.
  */
 #ifndef HAVEN_CALENDAR_H
 #define HAVEN_CALENDAR_H
@@ -18,12 +31,39 @@
 extern "C" {
 #endif
 
+typedef struct haven_term {
+	char name[HAVEN_CODE_MAX]; /* "autumn-2026" */
+	int64_t first_day;         /* days since 1970-01-01, inclusive */
+	int64_t last_day;          /* inclusive; >= first_day */
+} haven_term;
+
+/* One school's calendar. The arrays are borrowed (from a directory, or a
+ * test's own arrays) and must be sorted ascending; terms must not overlap.
+ * All-zero arrays (haven_calendar_init) mean: weekends only. */
 typedef struct haven_calendar {
 	int start_minute; /* minutes after local midnight; default 510 (08:30) */
+	const int64_t *bank_holidays; /* sorted days */
+	size_t n_bank_holidays;
+	const haven_term *terms;      /* sorted, disjoint */
+	size_t n_terms;
+	const int64_t *closed;        /* INSET days and closures, sorted */
+	size_t n_closed;
+	const int64_t *school_closed; /* the school's own closures, sorted */
+	size_t n_school_closed;
 } haven_calendar;
 
 /** A calendar with defaults. */
 HAVEN_API void haven_calendar_init(haven_calendar *cal);
+
+/** True if local date `day` (days since 1970-01-01) is a school day. */
+HAVEN_API bool haven_calendar_is_school_day(const haven_calendar *cal,
+    int64_t day);
+
+/** True if local date `day` is in a holiday: outside every listed term
+ * but between the first term's start and the last term's end (weekends
+ * inside a term are not holidays). False when no terms are listed. */
+HAVEN_API bool haven_calendar_in_holiday(const haven_calendar *cal,
+    int64_t day);
 
 /** Offset of Europe/London from UTC at instant `t_ms`: 0 or 3,600,000. */
 HAVEN_API int64_t haven_london_offset_ms(int64_t t_ms);

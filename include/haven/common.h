@@ -104,11 +104,19 @@ typedef enum {
 	HAVEN_MSG_DAPP_REFERRAL = 12,
 	HAVEN_MSG_DAPP_BUNDLE = 13,
 	HAVEN_MSG_DAPP_ACTION_PLAN = 14,
-	HAVEN_MSG_TYPE_COUNT = 15
+	/* not in domain.md's table: a consent decision (given, refused,
+	 * withdrawn) for a MARAC case, so the broker can stop consent-based
+	 * sharing after a withdrawal (issue 4); 15 is M15, the audit event,
+	 * which is never routed. */
+	HAVEN_MSG_CONSENT_DECISION = 16,
+	HAVEN_MSG_TYPE_COUNT = 17
 } haven_msg_type;
 
 /** "OE_NOTIFICATION" etc.; "UNKNOWN" for values out of range. */
 HAVEN_API const char *haven_msg_type_name(uint32_t type);
+
+/** True if `type` is a routable message type (1..14, 16). */
+HAVEN_API bool haven_msg_type_valid(uint32_t type);
 
 /** Parse a type name; HAVEN_EINVAL if it is not one. */
 HAVEN_NODISCARD HAVEN_API haven_err haven_msg_type_parse(const char *name,

@@ -16,6 +16,24 @@
  *                "retired":false}],
  *       "attrs":{"deputy":"school.urn.110123.deputy"}}]}
  *
+ * Optional "calendars" at the root (haven/calendar.h says how they are used):
+ *   "calendars": {
+ *     "bank_holidays": ["2026-12-25", "2026-12-28"],
+ *     "areas": [{"id": "la.cambs",
+ *                "terms": [{"name": "autumn-2026", "first": "2026-09-03",
+ *                           "last": "2026-12-18"}],
+ *                "closed": ["2026-09-02"]}],
+ *     "schools": [{"id": "school.urn.110123", "closed": ["2027-02-12"]}]}
+ * Dates are "YYYY-MM-DD"; lists are stored sorted; a duplicate date, an
+ * inverted term (last before first) or two overlapping terms of one area is
+ * refused naming the area and term ("calendars.areas[0] 'la.cambs': term
+ * 'spring-2027' overlaps 'autumn-2026'"); area ids are unique agency-id
+ * shaped codes; a school entry must name an agency of the directory.
+ * Limits: 512 bank holidays, 64 areas, 64 terms and 256 closed days per
+ * area, 4096 school entries with 64 closed days each. An agency attr
+ * "start_of_day" must be "HH:MM" (00:00-23:59) and an attr "calendar" must
+ * name an area.
+ *
  * "issued_ms" (integer, optional, default 0) may also appear at the root;
  * "revoked", "retired" (default false) and "attrs" are optional. Every
  * agency needs 1..HAVEN_MAX_KEYS keys with distinct generations >= 1 and a
@@ -119,6 +137,19 @@ HAVEN_API const haven_agency *haven_directory_find(
 HAVEN_API const haven_agency *haven_directory_find_curve(
     const haven_directory *dir, const uint8_t curve_pk[HAVEN_KEY_BYTES],
     const haven_agency_key **key_out);
+
+/**
+ * The calendar of agency `id` (normally a school): start of day from its
+ * "start_of_day" attr (default 08:30), the partnership's bank holidays, the
+ * terms and closed days of the area named by its "calendar" attr (else by
+ * its "local_authority" attr; no area: no terms), and its own closed days.
+ * Arrays are borrowed from `dir` until it is destroyed.
+ * @return HAVEN_OK, HAVEN_ENOTFOUND (no such agency: *cal is then the
+ *   default calendar with the bank holidays), HAVEN_EINVAL (NULL args).
+ */
+struct haven_calendar;
+HAVEN_NODISCARD HAVEN_API haven_err haven_directory_calendar(
+    const haven_directory *dir, const char *id, struct haven_calendar *cal);
 
 /** Highest-generation non-retired key, or NULL. */
 HAVEN_API const haven_agency_key *haven_agency_key_current(

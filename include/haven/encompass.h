@@ -146,6 +146,40 @@ HAVEN_NODISCARD HAVEN_API haven_err haven_oe_payload_decode(uint32_t type,
 HAVEN_NODISCARD HAVEN_API haven_err haven_oe_to_json(
     const haven_incident *inc, const char *reason, char **out);
 
+/* ---- escalations raised by the broker (M4, issue 3) ----------------- */
+
+#define HAVEN_OE_REASON_DEADLINE "deadline-missed"
+#define HAVEN_OE_REASON_OFFLINE "school-offline"
+#define HAVEN_OE_REASON_CLOSED "read-after-escalation"
+
+/* What the broker knows and says: no personal data (it has none). */
+typedef struct haven_oe_escalation {
+	char reason[32];            /* one of the HAVEN_OE_REASON_* */
+	uint8_t about_msg_id[HAVEN_MSGID_BYTES]; /* the notification */
+	char school[HAVEN_ID_MAX];  /* its recipient */
+	int64_t deadline_ms;        /* its deadline */
+	int64_t event_ms;           /* raised at; for a closure: read at */
+	char reader_role[16];       /* closure only: "DSL", "DDSL", ... */
+} haven_oe_escalation;
+
+/** Serialise a broker escalation (Escalation without a notification).
+ * Refuses (HAVEN_EINVAL) an unknown reason, a school that is not an agency
+ * id, deadline_ms or event_ms <= 0, a reader_role on anything but a
+ * closure or missing on a closure. *out is malloc'd (free()). */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_escalation_encode(
+    const haven_oe_escalation *e, uint8_t **out, size_t *out_len);
+
+/** Decode and validate what encode writes (same checks; a notification
+ * present, a non-canonical encoding or a NUL in a string is
+ * HAVEN_EDECODE). On failure *out is zeroed.
+ * @return HAVEN_OK, HAVEN_EDECODE, HAVEN_EINVAL, HAVEN_EMSGSIZE. */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_escalation_decode(
+    const uint8_t *buf, size_t len, haven_oe_escalation *out);
+
+/** The escalation as a compact JSON object (malloc'd; free()). */
+HAVEN_NODISCARD HAVEN_API haven_err haven_oe_escalation_to_json(
+    const haven_oe_escalation *e, char **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -65,6 +65,7 @@ typedef struct haven_header {
 	int64_t created_ms;
 	int64_t deadline_ms; /* 0 = none */
 	int64_t expires_ms;  /* 0 = none */
+	int64_t occurred_ms; /* the incident's time; 0 = not stated */
 	bool has_reply_to;
 	uint8_t in_reply_to[HAVEN_MSGID_BYTES];
 	size_t n_views;

@@ -21,6 +21,30 @@
  * none of them). "tags" requires each named tag with exactly that value.
  * The evaluator is pure and thread-safe on a loaded policy.
  *
+ * A rule may also carry "recipient_attrs": {"isp": "signed"}: each named
+ * attribute of the recipient agency (directory attrs) must have exactly
+ * that value, or, written "!v", must be absent or differ from v (R14 ISP
+ * signatories, R17 panel membership).
+ *
+ * Two optional settings sections configure what is not a yes/no rule:
+ *   "encompass": {"secondary_contacts": ["deputy", "la-education"],
+ *                 "holiday_duty": [{"calendar": "la.cambs",
+ *                                   "agency": "la.cambs.eds"}],
+ *                 "offline_escalation_minutes": 1440}
+ *     secondary_contacts, in order of preference: "deputy" (the school's
+ *     "deputy" attr: the deputy DSL's agency) and "la-education" (the
+ *     "education_safeguarding" attr of the agency named by the school's
+ *     "local_authority" attr); holiday_duty names, per calendar area, an
+ *     agency that also receives a notification made during a holiday;
+ *     offline_escalation_minutes 1..10080 (default 1440).
+ *   "marac": {"dash_auto": 17, "dash_consent": 14, "repeat_days": 365,
+ *             "max_incident_age_days": 92, "escalation_incidents": 3,
+ *             "meeting_days": ["MON", "WED", "FRI"],
+ *             "meeting_time": "10:00"}
+ *     DASH is 0..24 and dash_consent <= dash_auto; days 1..3660;
+ *     meeting_days non-empty, distinct MON..SUN; meeting_time "HH:MM".
+ * Absent sections take these defaults.
+ *
  * Validation (JSON source and signed body alike): "version" >= 1;
  * "skew_seconds" 1..86400 (default 300); optional "issued_ms" >= 0; at most
  * HAVEN_MAX_RULES rules with unique, non-empty ids (printable ASCII, not
@@ -52,6 +76,35 @@ extern "C" {
 
 typedef struct haven_policy haven_policy;
 
+#define HAVEN_POLICY_DUTY_MAX 16
+
+typedef struct haven_policy_encompass {
+	size_t n_secondary;
+	char secondary[2][16];  /* "deputy", "la-education" */
+	size_t n_holiday_duty;
+	struct {
+		char calendar[HAVEN_ID_MAX];
+		char agency[HAVEN_ID_MAX];
+	} holiday_duty[HAVEN_POLICY_DUTY_MAX];
+	int64_t offline_escalation_ms; /* default 24 h */
+} haven_policy_encompass;
+
+typedef struct haven_policy_marac {
+	int dash_auto;             /* R9: default 17 */
+	int dash_consent;          /* R10: default 14 */
+	int repeat_days;           /* R12: default 365 */
+	int max_incident_age_days; /* M5: default 92 (3 months) */
+	int escalation_incidents;  /* potential escalation: default 3 */
+	uint8_t meeting_days;      /* bit 0 = Monday .. bit 6 = Sunday */
+	int meeting_minute;        /* local time of day; default 600 */
+} haven_policy_marac;
+
+/** The policy's settings (defaults when its JSON had no section). */
+HAVEN_API const haven_policy_encompass *haven_policy_encompass_settings(
+    const haven_policy *p);
+HAVEN_API const haven_policy_marac *haven_policy_marac_settings(
+    const haven_policy *p);
+
 typedef struct haven_policy_query {
 	const char *sender_role;
 	const char *recipient_role;
@@ -60,6 +113,8 @@ typedef struct haven_policy_query {
 	const char *profile;
 	const haven_tag *tags;
 	size_t n_tags;
+	const haven_tag *recipient_attrs; /* the recipient agency's attrs */
+	size_t n_recipient_attrs;
 } haven_policy_query;
 
 typedef struct haven_policy_decision {

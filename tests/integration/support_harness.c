@@ -337,6 +337,7 @@ rm_rf(const char *path)
 void
 hv_partnership_destroy(hv_partnership *p)
 {
+	(void) unsetenv("HAVEN_TEST_CLOCK_FILE");
 	if (p->broker > 0) {
 		(void) hv_broker_stop(p);
 	}
@@ -481,4 +482,31 @@ hv_write(const hv_partnership *p, const char *rel, const char *text)
 		rc = -1;
 	}
 	return (rc);
+}
+
+int
+hv_clock_set(const hv_partnership *p, const char *when)
+{
+	char tmp[PATH_MAX], path[PATH_MAX];
+
+	(void) snprintf(tmp, sizeof(tmp), "%s/clock.tmp", p->dir);
+	(void) snprintf(path, sizeof(path), "%s/clock", p->dir);
+	if (hv_write(p, "clock.tmp", when) != 0 || rename(tmp, path) != 0) {
+		return (-1);
+	}
+	return (setenv("HAVEN_TEST_CLOCK_FILE", path, 1));
+}
+
+bool
+hv_eventually(bool (*pred)(void *arg), void *arg, int timeout_ms)
+{
+	for (int waited = 0; ; waited += 50) {
+		if (pred(arg)) {
+			return (true);
+		}
+		if (waited >= timeout_ms) {
+			return (false);
+		}
+		(void) usleep(50 * 1000);
+	}
 }

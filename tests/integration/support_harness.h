@@ -15,8 +15,10 @@
  *   DIR/directory.json directory.signed policy.json policy.signed
  *   DIR/broker.json                      (data_dir DIR/broker-data)
  *   DIR/agents/<agency>/agent.json <agency>.key <agency>.pub data/
- * Agencies: police.cambs, police.cambs.spoc (POL), school.urn.110123,
- * school.urn.110456 (EDU), la.cambs.ehe (LA), housing.cambs (HSG), broker.
+ * Agencies: see AGENCIES in partnership.sh (police, the SPOC, two schools
+ * and their deputy DSLs, the LA and its EHE officer and education
+ * safeguarding team, housing, IDVA, MARAC coordinator, GP, probation, drug
+ * service, refuge, the North and South perpetrator panels) and broker.
  */
 #ifndef HAVEN_TEST_SUPPORT_HARNESS_H
 #define HAVEN_TEST_SUPPORT_HARNESS_H
@@ -76,5 +78,19 @@ json_t *hv_json(const char *text);
 
 /** Write a string to DIR/rel; 0 on success. */
 int hv_write(const hv_partnership *p, const char *rel, const char *text);
+
+/**
+ * Put this test and every program it starts from now on onto the
+ * controlled clock (lib/clock.c) and set it: `when` is RFC 3339
+ * ("2026-11-27T22:40:00Z") or milliseconds since the epoch. The clock file
+ * DIR/clock is replaced atomically, so a running broker sees the new time
+ * at its next look (within its poll interval, about a second). Time stands
+ * still between calls. 0 on success.
+ */
+int hv_clock_set(const hv_partnership *p, const char *when);
+
+/** Poll `pred(arg)` every 50 ms (real time) for up to timeout_ms; true once
+ * it holds. For waiting on a broker to act after hv_clock_set. */
+bool hv_eventually(bool (*pred)(void *arg), void *arg, int timeout_ms);
 
 #endif

@@ -839,9 +839,13 @@ test_audit_verify_chain(void **state)
 
 /* --------------------------------------------------------- partnership */
 
+/* Every agency partnership.sh enrols, and its role (same order). */
 static const char *const agencies[] = {"police.cambs", "police.cambs.spoc",
-    "school.urn.110123", "school.urn.110456", "la.cambs.ehe",
-    "housing.cambs"};
+    "school.urn.110123", "school.urn.110123.deputy", "school.urn.110456",
+    "school.urn.110456.deputy", "la.cambs", "la.cambs.ehe", "la.cambs.eds",
+    "housing.cambs", "housing.peterborough", "idva.cambs", "marac.cambs",
+    "gp.riverside", "probation.cambs", "das.cambs", "refuge.cambs",
+    "dapp.north", "dapp.south"};
 
 #define N_AGENCIES (sizeof(agencies) / sizeof(agencies[0]))
 
@@ -876,8 +880,9 @@ check_agent_config(fx *f, const char *id)
 static void
 check_demo_directory(fx *f)
 {
-	static const char *const roles[] = {"POL", "POL", "EDU", "EDU", "LA",
-	    "HSG"};
+	static const char *const roles[] = {"POL", "POL", "EDU", "EDU", "EDU",
+	    "EDU", "LA", "LA", "LA", "HSG", "HSG", "IDVA", "MCO", "HLT", "PRB",
+	    "DAS", "REF", "DAPC", "DAPC"};
 	json_t *j, *a;
 
 	assert_int_equal(ctl(f, "directory", "show", "--signed",

@@ -226,7 +226,7 @@ check_table(const haven_policy *p)
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		haven_policy_query q = {table[i].s, table[i].r, table[i].type,
 		    table[i].basis, table[i].profile, table[i].tags,
-		    table[i].n_tags};
+		    table[i].n_tags, NULL, 0};
 		haven_policy_decision d;
 
 		memset(&d, 0xa5, sizeof(d));
@@ -260,7 +260,7 @@ test_defaults_and_empty(void **state)
 	const char *src = "{\"version\":1,\"rules\":[]}";
 	haven_policy *p = NULL;
 	haven_policy_query q = {"POL", "EDU", HAVEN_MSG_OE_NOTIFICATION,
-	    "DAA2021-S49A", "oe.setting", NULL, 0};
+	    "DAA2021-S49A", "oe.setting", NULL, 0, NULL, 0};
 	haven_policy_decision d;
 	char err[256] = "";
 
