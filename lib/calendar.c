@@ -14,9 +14,13 @@
  *   and never read past the terminating NUL.
  *
  * The deadline search asks one predicate, school_day(), whether a local
- * date is a school day. Today it knows weekends only; term dates, INSET
- * days and bank holidays replace that predicate without touching the
- * search or the clock-change arithmetic.
+ * date is a school day: a weekday, not a bank holiday, not closed (area
+ * INSET days, the school's own closures) and, inside the span of the
+ * listed terms, in a term. Every list is borrowed, sorted and searched by
+ * bisection, so one question costs O(log n) per day looked at and the
+ * search looks at no more than SEARCH_DAYS + 1 days. Outside the span of
+ * the terms every weekday that is not closed counts: an unknown future
+ * must give the earliest deadline, never a later one.
  */
 #include "haven/calendar.h"
 
@@ -295,15 +299,90 @@ london_to_utc(int64_t local_ms)
 
 /* ---------------------------------------------------------- school day */
 
-/*
- * The one place that decides whether a local date is a school day. The
- * calendar issue swaps this for term dates, INSET days and bank holidays.
- */
+/* True if sorted days[0..n) holds `day` (bisection). */
+static bool
+day_listed(const int64_t *days, size_t n, int64_t day)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (days[mid] == day) {
+			return (true);
+		}
+		if (days[mid] < day) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return (false);
+}
+
+/* The term holding `day`, or NULL: the last term starting on or before
+ * it (terms are sorted and disjoint), if it has not ended. */
+static const haven_term *
+term_of(const haven_calendar *cal, int64_t day)
+{
+	size_t lo = 0, hi = cal->n_terms;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cal->terms[mid].first_day <= day) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	if (lo == 0 || cal->terms[lo - 1].last_day < day) {
+		return (NULL);
+	}
+	return (&cal->terms[lo - 1]);
+}
+
+static bool
+in_span(const haven_calendar *cal, int64_t day)
+{
+	return (cal->n_terms > 0 && day >= cal->terms[0].first_day &&
+	    day <= cal->terms[cal->n_terms - 1].last_day);
+}
+
+/* A NULL list with a non-zero count would be read: refuse it. */
+static bool
+lists_ok(const haven_calendar *cal)
+{
+	return ((cal->n_bank_holidays == 0 || cal->bank_holidays != NULL) &&
+	    (cal->n_terms == 0 || cal->terms != NULL) &&
+	    (cal->n_closed == 0 || cal->closed != NULL) &&
+	    (cal->n_school_closed == 0 || cal->school_closed != NULL));
+}
+
+/* The one place that decides whether a local date is a school day. */
 static bool
 school_day(const haven_calendar *cal, int64_t days)
 {
-	(void) cal;
-	return (weekday(days) < 5);
+	if (weekday(days) >= 5 ||
+	    day_listed(cal->bank_holidays, cal->n_bank_holidays, days) ||
+	    day_listed(cal->closed, cal->n_closed, days) ||
+	    day_listed(cal->school_closed, cal->n_school_closed, days)) {
+		return (false);
+	}
+	return (!in_span(cal, days) || term_of(cal, days) != NULL);
+}
+
+bool
+haven_calendar_is_school_day(const haven_calendar *cal, int64_t day)
+{
+	return (cal != NULL && lists_ok(cal) && school_day(cal, day));
+}
+
+bool
+haven_calendar_in_holiday(const haven_calendar *cal, int64_t day)
+{
+	return (cal != NULL && lists_ok(cal) && in_span(cal, day) &&
+	    term_of(cal, day) == NULL);
 }
 
 void
@@ -321,9 +400,9 @@ haven_calendar_next_school_day(const haven_calendar *cal, int64_t after_ms,
 {
 	int64_t day;
 
-	if (cal == NULL || start_ms == NULL || cal->start_minute < 0 ||
-	    cal->start_minute >= 24 * 60 || after_ms <= -MS_LIMIT ||
-	    after_ms >= MS_LIMIT) {
+	if (cal == NULL || start_ms == NULL || !lists_ok(cal) ||
+	    cal->start_minute < 0 || cal->start_minute >= 24 * 60 ||
+	    after_ms <= -MS_LIMIT || after_ms >= MS_LIMIT) {
 		return (HAVEN_EINVAL);
 	}
 	/* Start from the local date of `after_ms` (it may be a school day

@@ -17,6 +17,13 @@
  * A loaded directory is never written again except by the havenctl editing
  * calls, so concurrent readers need no lock.
  *
+ * The optional "calendars" section lives in lib/dircal.c (read, checked
+ * and put in canonical order there); this file holds it, checks what ties
+ * it to the agencies (a school entry names an agency; an attr "calendar"
+ * names an area; "start_of_day" is HH:MM) in the same validate(), and
+ * resolves one school's calendar (haven_directory_calendar), whose arrays
+ * are borrowed from the directory.
+ *
  * Error messages name the place ("agencies[3].keys[0].sign_pk: ...") and
  * echo only codes (role), never names or attribute values.
  */
@@ -27,8 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dircal.h"
 #include "document.h"
 #include "haven.pb-c.h"
+#include "haven/calendar.h"
 #include "jsonutil.h"
 #include "util.h"
 
@@ -41,6 +50,7 @@ struct haven_directory {
 	size_t cap;
 	haven_agency *ag;
 	const haven_agency **by_id; /* cap entries; first n sorted by id */
+	haven__calendars cal;       /* "calendars"; all-zero when absent */
 };
 
 /* ------------------------------------------------------- allocation */
@@ -65,6 +75,7 @@ haven_directory_destroy(haven_directory **dir)
 	}
 	free((*dir)->ag);
 	free((*dir)->by_id);
+	haven__cal_release(&(*dir)->cal);
 	free(*dir);
 	*dir = NULL;
 }
@@ -350,6 +361,81 @@ check_shared_keys(const haven_agency *ag, size_t n, char *err,
 	return (rv);
 }
 
+/* The calendar attrs of one agency: "start_of_day" is HH:MM and
+ * "calendar" names an area of the calendars section. */
+static haven_err
+check_cal_attrs(const haven_directory *d, const haven_agency *a, size_t i,
+    char *err, size_t errlen)
+{
+	const char *v;
+
+	v = haven_agency_attr(a, "start_of_day");
+	if (v != NULL && !haven__cal_hhmm(v, NULL)) {
+		haven__errf(err, errlen, "agencies[%zu].attrs.start_of_day: "
+		    "must be HH:MM (00:00-23:59)", i);
+		return (HAVEN_EINVAL);
+	}
+	v = haven_agency_attr(a, "calendar");
+	if (v != NULL && haven__cal_area_find(&d->cal, v) == NULL) {
+		haven__errf(err, errlen, "agencies[%zu].attrs.calendar: names "
+		    "no area of calendars.areas", i);
+		return (HAVEN_EINVAL);
+	}
+	return (HAVEN_OK);
+}
+
+static int
+cmp_id_ptr(const void *key, const void *elem)
+{
+	return (strcmp((const char *) key,
+	    (*(const haven_agency *const *) elem)->id));
+}
+
+/* Every calendars.schools entry names an agency (ids are unique by now;
+ * the candidate may not be indexed, so sort pointers here). */
+static haven_err
+check_cal_schools(const haven_directory *d, char *err, size_t errlen)
+{
+	const haven_agency **s;
+	haven_err rv = HAVEN_OK;
+
+	if (d->cal.n_schools == 0) {
+		return (HAVEN_OK);
+	}
+	if ((s = malloc((d->n > 0 ? d->n : 1) * sizeof(*s))) == NULL) {
+		return (HAVEN_ENOMEM);
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		s[i] = &d->ag[i];
+	}
+	qsort(s, d->n, sizeof(*s), cmp_by_id);
+	for (size_t i = 0; i < d->cal.n_schools && rv == HAVEN_OK; i++) {
+		const haven__cal_school *e = &d->cal.schools[i];
+
+		if (bsearch(e->id, s, d->n, sizeof(*s), cmp_id_ptr) == NULL) {
+			haven__errf(err, errlen, "calendars.schools[%zu].id: "
+			    "not an agency of the directory", e->idx);
+			rv = HAVEN_EINVAL;
+		}
+	}
+	free(s);
+	return (rv);
+}
+
+static haven_err
+check_cal_refs(const haven_directory *d, char *err, size_t errlen)
+{
+	haven_err rv;
+
+	for (size_t i = 0; i < d->n; i++) {
+		if ((rv = check_cal_attrs(d, &d->ag[i], i, err, errlen)) !=
+		    HAVEN_OK) {
+			return (rv);
+		}
+	}
+	return (check_cal_schools(d, err, errlen));
+}
+
 /* The one validation, for JSON, protobuf and edited directories alike. */
 static haven_err
 validate(const haven_directory *d, char *err, size_t errlen)
@@ -371,10 +457,11 @@ validate(const haven_directory *d, char *err, size_t errlen)
 			return (rv);
 		}
 	}
-	if ((rv = check_ids(d->ag, d->n, err, errlen)) != HAVEN_OK) {
+	if ((rv = check_ids(d->ag, d->n, err, errlen)) != HAVEN_OK ||
+	    (rv = check_shared_keys(d->ag, d->n, err, errlen)) != HAVEN_OK) {
 		return (rv);
 	}
-	return (check_shared_keys(d->ag, d->n, err, errlen));
+	return (check_cal_refs(d, err, errlen));
 }
 
 /* --------------------------------------------------------- from JSON */
@@ -509,7 +596,7 @@ root_from_json(const json_t *root, haven_directory *d, const json_t **list,
     char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"version", "issued_ms",
-	    "agencies", NULL};
+	    "agencies", "calendars", NULL};
 	int64_t version = 0;
 	haven_err rv;
 
@@ -564,7 +651,9 @@ haven_directory_from_json(haven_directory **out, const char *json,
 		}
 		d->n = i + 1;
 	}
-	if ((rv = validate(d, err, errlen)) != HAVEN_OK) {
+	if ((rv = haven__cal_from_json(json_object_get(root, "calendars"),
+	    &d->cal, err, errlen)) != HAVEN_OK ||
+	    (rv = validate(d, err, errlen)) != HAVEN_OK) {
 		goto out;
 	}
 	reindex(d);
@@ -646,6 +735,20 @@ agency_to_json(const haven_agency *a)
 	return (o);
 }
 
+/* "calendars" into root, only when the section has content (so an
+ * empty section and none print alike); false on allocation failure. */
+static bool
+cal_to_json(const haven_directory *dir, json_t *root)
+{
+	json_t *cal = NULL;
+
+	if (haven__cal_empty(&dir->cal)) {
+		return (true);
+	}
+	return (haven__cal_to_json(&dir->cal, &cal) == HAVEN_OK &&
+	    json_object_set_new(root, "calendars", cal) == 0);
+}
+
 haven_err
 haven_directory_to_json(const haven_directory *dir, char **out)
 {
@@ -664,7 +767,8 @@ haven_directory_to_json(const haven_directory *dir, char **out)
 	    (dir->issued_ms == 0 ||
 	        json_object_set_new(root, "issued_ms",
 	            json_integer(dir->issued_ms)) == 0) &&
-	    json_object_set(root, "agencies", list) == 0;
+	    json_object_set(root, "agencies", list) == 0 &&
+	    cal_to_json(dir, root);
 	if (ok) {
 		text = json_dumps(root, JSON_INDENT(2));
 	}
@@ -687,6 +791,7 @@ typedef struct pbdir {
 	Haven__AgencyKey **keyp;
 	Haven__Tag *tags;
 	Haven__Tag **tagp;
+	haven__cal_pb cal;
 } pbdir;
 
 static void
@@ -698,6 +803,7 @@ pbdir_free(pbdir *p)
 	free(p->keyp);
 	free(p->tags);
 	free(p->tagp);
+	haven__cal_pb_free(&p->cal);
 }
 
 static haven_err
@@ -786,6 +892,13 @@ haven_directory_sign(const haven_directory *dir, const haven_keys *admin,
 		return (rv);
 	}
 	pbdir_fill(&p, dir);
+	if (!haven__cal_empty(&dir->cal)) {
+		if ((rv = haven__cal_pb_fill(&p.cal, &dir->cal)) != HAVEN_OK) {
+			pbdir_free(&p);
+			return (rv);
+		}
+		p.d.calendars = &p.cal.msg;
+	}
 	rv = haven__doc_sign_msg(KIND, &p.d.base, admin, out, out_len);
 	pbdir_free(&p);
 	return (rv);
@@ -925,6 +1038,10 @@ dir_from_pb(const Haven__Directory *pd, haven_directory *d, char *err,
 			return (rv);
 		}
 		d->n = i + 1;
+	}
+	if ((rv = haven__cal_from_pb(pd->calendars, &d->cal, err, errlen)) !=
+	    HAVEN_OK) {
+		return (rv);
 	}
 	return (validate(d, err, errlen));
 }
@@ -1072,6 +1189,53 @@ haven_agency_attr(const haven_agency *a, const char *key)
 		}
 	}
 	return (NULL);
+}
+
+/* The area a school follows: attr "calendar", else "local_authority". */
+static const haven__cal_area *
+area_of(const haven_directory *dir, const haven_agency *a)
+{
+	const char *v = haven_agency_attr(a, "calendar");
+
+	if (v == NULL) {
+		v = haven_agency_attr(a, "local_authority");
+	}
+	return (v != NULL ? haven__cal_area_find(&dir->cal, v) : NULL);
+}
+
+haven_err
+haven_directory_calendar(const haven_directory *dir, const char *id,
+    struct haven_calendar *cal)
+{
+	const haven_agency *a;
+	const haven__cal_area *area;
+	const haven__cal_school *sc;
+	int minute;
+
+	if (dir == NULL || id == NULL || cal == NULL) {
+		return (HAVEN_EINVAL);
+	}
+	haven_calendar_init(cal);
+	cal->bank_holidays = dir->cal.bank;
+	cal->n_bank_holidays = dir->cal.n_bank;
+	if ((a = haven_directory_find(dir, id)) == NULL) {
+		return (HAVEN_ENOTFOUND);
+	}
+	/* Checked when the directory was read: HH:MM or absent. */
+	if (haven__cal_hhmm(haven_agency_attr(a, "start_of_day"), &minute)) {
+		cal->start_minute = minute;
+	}
+	if ((area = area_of(dir, a)) != NULL) {
+		cal->terms = area->terms;
+		cal->n_terms = area->n_terms;
+		cal->closed = area->closed;
+		cal->n_closed = area->n_closed;
+	}
+	if ((sc = haven__cal_school_find(&dir->cal, id)) != NULL) {
+		cal->school_closed = sc->closed;
+		cal->n_school_closed = sc->n_closed;
+	}
+	return (HAVEN_OK);
 }
 
 /* ----------------------------------------------------------- editing */

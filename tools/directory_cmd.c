@@ -1,5 +1,6 @@
 /*
- * tools/directory_cmd.c: `havenctl directory init|add|revoke|sign|show`.
+ * tools/directory_cmd.c: `havenctl directory init|add|revoke|calendar|sign|
+ * show` (calendar lives in tools/dircal_cmd.c).
  *
  * The administrator edits a JSON source (directory.json) only through
  * these commands, so every edit is validated by libhaven before it is
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dircal_cmd.h"
 #include "haven/directory.h"
 #include "haven/keys.h"
 #include "util.h"
@@ -23,7 +25,8 @@
 
 static const char group_usage[] =
     "usage: havenctl directory SUBCOMMAND [OPTIONS] [--json]\n\n"
-    "Edit, sign and show the partnership's directory of agencies.\n";
+    "Edit, sign and show the partnership's directory of agencies and its\n"
+    "school calendars.\n";
 
 static const char init_usage[] =
     "havenctl directory init --out directory.json [--force]\n"
@@ -463,6 +466,7 @@ static const haven__cli_sub subs[] = {
 	{"init", cmd_init, init_usage},
 	{"add", cmd_add, add_usage},
 	{"revoke", cmd_revoke, revoke_usage},
+	{"calendar", haven__ctl_directory_calendar, haven__dircal_usage},
 	{"sign", cmd_sign, sign_usage},
 	{"show", cmd_show, show_usage},
 };

@@ -136,6 +136,14 @@ echo "$AGENCIES" | while IFS='|' read -r id role name attrs; do
 	agent_config "$id"
 done
 
+# School calendars (docs/calendars.md): the England and Wales bank holidays
+# and the demo local authority's terms and INSET days. Both demo schools
+# follow la.cambs (their local_authority attr) and keep the default start of
+# day, 08:30.
+ctl directory calendar --dir "$DIR/directory.json" \
+	--bank-holidays "$SRC/deploy/calendars/bank-holidays-england-wales.json" \
+	--area "$SRC/deploy/calendars/la.cambs.json"
+
 ctl directory sign --dir "$DIR/directory.json" --admin-key "$DIR/admin.key" \
 	--out "$DIR/directory.signed"
 cp "$SRC/deploy/policy.json" "$DIR/policy.json"

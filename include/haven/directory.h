@@ -24,7 +24,10 @@
  *                           "last": "2026-12-18"}],
  *                "closed": ["2026-09-02"]}],
  *     "schools": [{"id": "school.urn.110123", "closed": ["2027-02-12"]}]}
- * Dates are "YYYY-MM-DD"; lists are stored sorted; a duplicate date, an
+ * Dates are "YYYY-MM-DD"; lists are stored sorted (terms by first day,
+ * areas and schools by id) and haven_directory_to_json prints them so, all
+ * three lists present, or no "calendars" at all when the section is empty;
+ * term names are 1-47 bytes without control characters; a duplicate date, an
  * inverted term (last before first) or two overlapping terms of one area is
  * refused naming the area and term ("calendars.areas[0] 'la.cambs': term
  * 'spring-2027' overlaps 'autumn-2026'"); area ids are unique agency-id

@@ -9,6 +9,10 @@
  * real signed document (tampered, other signer, wrong kind, unsigned) or
  * from a body the real admin key signed but that breaks a rule, which the
  * shared validation must refuse with the same message as the JSON reader.
+ * The "calendars" section is tested the same way: a refusal table over a
+ * valid section, its limits, the same refusals from a signed body, the
+ * canonical order (two orderings sign to the same bytes) and
+ * haven_directory_calendar's resolution of one school's calendar.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +30,7 @@
 
 #include "document.h"
 #include "haven.pb-c.h"
+#include "haven/calendar.h"
 #include "haven/directory.h"
 #include "haven/policy.h"
 #include "util.h"
@@ -898,6 +903,547 @@ test_edit(void **state)
 	haven_directory_destroy(&d);
 }
 
+/* ----------------------------------------------------------- calendars */
+
+/* A valid section, deliberately out of order. */
+static const char cal_src[] =
+    "{\"bank_holidays\": [\"2026-12-28\", \"2026-12-25\"],"
+    " \"areas\": ["
+    "  {\"id\": \"la.cambs\","
+    "   \"terms\": [{\"name\": \"spring-2027\", \"first\": \"2027-01-05\","
+    "                \"last\": \"2027-02-12\"},"
+    "               {\"name\": \"autumn-2026\", \"first\": \"2026-09-03\","
+    "                \"last\": \"2026-12-18\"}],"
+    "   \"closed\": [\"2027-01-05\", \"2026-09-04\"]},"
+    "  {\"id\": \"la.beds\", \"terms\": [], \"closed\": []}],"
+    " \"schools\": [{\"id\": \"school.urn.110123\","
+    "                \"closed\": [\"2027-02-12\"]},"
+    "               {\"id\": \"idva.cambs\"}]}";
+
+/* The same section as to_json prints it (canonical order). */
+static const char cal_canon[] =
+    "{\"bank_holidays\": [\"2026-12-25\", \"2026-12-28\"],"
+    " \"areas\": ["
+    "  {\"id\": \"la.beds\", \"terms\": [], \"closed\": []},"
+    "  {\"id\": \"la.cambs\","
+    "   \"terms\": [{\"name\": \"autumn-2026\", \"first\": \"2026-09-03\","
+    "                \"last\": \"2026-12-18\"},"
+    "               {\"name\": \"spring-2027\", \"first\": \"2027-01-05\","
+    "                \"last\": \"2027-02-12\"}],"
+    "   \"closed\": [\"2026-09-04\", \"2027-01-05\"]}],"
+    " \"schools\": [{\"id\": \"idva.cambs\", \"closed\": []},"
+    "               {\"id\": \"school.urn.110123\","
+    "                \"closed\": [\"2027-02-12\"]}]}";
+
+static json_t *
+with_cal(struct fx *f, const char *cal)
+{
+	json_t *root = json_deep_copy(f->base);
+
+	set_path(root, "calendars", value_of(root, cal));
+	set_path(root, "agencies[1].attrs.local_authority",
+	    json_string("la.cambs"));
+	return (root);
+}
+
+static haven_directory *
+load_cal(struct fx *f, const char *cal)
+{
+	json_t *root = with_cal(f, cal);
+	haven_directory *d = NULL;
+	char err[256] = "";
+
+	if (from_json(root, &d, err, sizeof(err)) != HAVEN_OK) {
+		fail_msg("%s", err);
+	}
+	json_decref(root);
+	return (d);
+}
+
+static void
+test_calendars_round_trip(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_cal(f, cal_src);
+	haven_directory *d2 = load_cal(f, cal_canon);
+	haven_directory *d3 = NULL;
+	uint8_t *b1 = NULL, *b2 = NULL;
+	size_t l1 = 0, l2 = 0;
+	char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+	json_t *want = json_loads(cal_canon, 0, NULL), *got;
+	char err[256] = "";
+
+	assert_non_null(want);
+	assert_int_equal(haven_directory_to_json(d, &t1), HAVEN_OK);
+	got = json_loads(t1, 0, NULL);
+	assert_true(json_equal(json_object_get(got, "calendars"), want));
+	json_decref(got);
+	json_decref(want);
+	/* Another order, same content: the same JSON and signed bytes. */
+	assert_int_equal(haven_directory_to_json(d2, &t2), HAVEN_OK);
+	assert_string_equal(t1, t2);
+	assert_int_equal(haven_directory_sign(d, f->admin, &b1, &l1), HAVEN_OK);
+	assert_int_equal(haven_directory_sign(d2, f->admin, &b2, &l2),
+	    HAVEN_OK);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(b1, b2, l1);
+	/* sign -> decode -> to_json reproduces the source. */
+	assert_int_equal(haven_directory_decode_signed(&d3, b1, l1,
+	    f->admin_pk.sign_pk, err, sizeof(err)), HAVEN_OK);
+	assert_int_equal(haven_directory_to_json(d3, &t3), HAVEN_OK);
+	assert_string_equal(t1, t3);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(b1);
+	free(b2);
+	haven_directory_destroy(&d);
+	haven_directory_destroy(&d2);
+	haven_directory_destroy(&d3);
+}
+
+/* An empty section and none print (and sign) alike. */
+static void
+test_calendars_empty(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_cal(f, "{}");
+	haven_directory *d2 = load_cal(f,
+	    "{\"bank_holidays\":[],\"areas\":[],\"schools\":[]}");
+	char *t1 = NULL, *t2 = NULL;
+
+	assert_int_equal(haven_directory_to_json(d, &t1), HAVEN_OK);
+	assert_int_equal(haven_directory_to_json(d2, &t2), HAVEN_OK);
+	assert_null(strstr(t1, "calendars"));
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	haven_directory_destroy(&d);
+	haven_directory_destroy(&d2);
+}
+
+static const struct {
+	const char *path;
+	const char *value;
+	const char *msg;
+} cal_refusals[] = {
+	{"calendars", "[]", "calendars: must be an object"},
+	{"calendars.holidays", "[]", "calendars.holidays: unknown field"},
+	{"calendars.bank_holidays", "{}",
+	    "calendars.bank_holidays: must be an array"},
+	{"calendars.bank_holidays[0]", "\"2026-02-30\"",
+	    "calendars.bank_holidays[0]: not a date (YYYY-MM-DD)"},
+	{"calendars.bank_holidays[1]", "20261225",
+	    "calendars.bank_holidays[1]: not a date (YYYY-MM-DD)"},
+	{"calendars.bank_holidays[1]", "\"2026-12-25T00:00:00Z\"",
+	    "calendars.bank_holidays[1]: not a date (YYYY-MM-DD)"},
+	{"calendars.bank_holidays[2]", "\"2026-12-25\"",
+	    "calendars.bank_holidays: duplicate date 2026-12-25"},
+	{"calendars.areas", "{}", "calendars.areas: must be an array"},
+	{"calendars.areas[0]", "1", "calendars.areas[0]: must be an object"},
+	{"calendars.areas[0].name", "\"x\"",
+	    "calendars.areas[0].name: unknown field"},
+	{"calendars.areas[0].id", NULL, "calendars.areas[0].id: missing"},
+	{"calendars.areas[0].id", "\"LA Cambs\"",
+	    "calendars.areas[0].id: not a valid agency id"},
+	{"calendars.areas[1].id", "\"la.cambs\"",
+	    "calendars.areas[1].id: duplicate of calendars.areas[0]"},
+	{"calendars.areas[0].terms", "{}",
+	    "calendars.areas[0].terms: must be an array"},
+	{"calendars.areas[0].terms[0]", "\"autumn\"",
+	    "calendars.areas[0].terms[0]: must be an object"},
+	{"calendars.areas[0].terms[0].when", "1",
+	    "calendars.areas[0].terms[0].when: unknown field"},
+	{"calendars.areas[0].terms[0].name", NULL,
+	    "calendars.areas[0].terms[0].name: missing"},
+	{"calendars.areas[0].terms[0].name", "\"\"",
+	    "calendars.areas[0].terms[0].name: must not be empty"},
+	{"calendars.areas[0].terms[0].name", "\"a\\u0007b\"",
+	    "calendars.areas[0].terms[0].name: contains a control character"},
+	{"calendars.areas[0].terms[0].name",
+	    "\"0123456789012345678901234567890123456789012345678\"",
+	    "calendars.areas[0].terms[0].name: longer than 47 bytes"},
+	{"calendars.areas[0].terms[1].last", NULL,
+	    "calendars.areas[0].terms[1].last: missing"},
+	{"calendars.areas[0].terms[1].first", "\"2026-9-03\"",
+	    "calendars.areas[0].terms[1].first: not a date (YYYY-MM-DD)"},
+	{"calendars.areas[0].terms[0].first", "\"2027-02-13\"",
+	    "calendars.areas[0] 'la.cambs': term 'spring-2027' ends before "
+	    "it starts"},
+	{"calendars.areas[0].terms[1].last", "\"2027-01-05\"",
+	    "calendars.areas[0] 'la.cambs': term 'spring-2027' overlaps "
+	    "'autumn-2026'"},
+	{"calendars.areas[0].terms[2]",
+	    "{\"name\":\"inner\",\"first\":\"2026-10-01\",\"last\":"
+	    "\"2026-10-02\"}",
+	    "calendars.areas[0] 'la.cambs': term 'inner' overlaps "
+	    "'autumn-2026'"},
+	{"calendars.areas[0].terms[2]", "@calendars.areas[0].terms[0]",
+	    "calendars.areas[0] 'la.cambs': term 'spring-2027' overlaps "
+	    "'spring-2027'"},
+	{"calendars.areas[0].closed", "\"2027-01-05\"",
+	    "calendars.areas[0].closed: must be an array"},
+	{"calendars.areas[0].closed[2]", "\"2027-01-05\"",
+	    "calendars.areas[0].closed: duplicate date 2027-01-05"},
+	{"calendars.schools", "7", "calendars.schools: must be an array"},
+	{"calendars.schools[0]", "[]", "calendars.schools[0]: must be an object"},
+	{"calendars.schools[0].start", "\"08:45\"",
+	    "calendars.schools[0].start: unknown field"},
+	{"calendars.schools[0].id", "\"school.urn.999999\"",
+	    "calendars.schools[0].id: not an agency of the directory"},
+	{"calendars.schools[1].id", "\"not an id\"",
+	    "calendars.schools[1].id: not a valid agency id"},
+	{"calendars.schools[2]", "@calendars.schools[0]",
+	    "calendars.schools[2].id: duplicate of calendars.schools[0]"},
+	{"calendars.schools[0].closed[0]", "\"2027-13-01\"",
+	    "calendars.schools[0].closed[0]: not a date (YYYY-MM-DD)"},
+	{"calendars.schools[0].closed[1]", "\"2027-02-12\"",
+	    "calendars.schools[0].closed: duplicate date 2027-02-12"},
+	{"agencies[1].attrs.start_of_day", "\"8:45\"",
+	    "agencies[1].attrs.start_of_day: must be HH:MM (00:00-23:59)"},
+	{"agencies[1].attrs.start_of_day", "\"24:00\"",
+	    "agencies[1].attrs.start_of_day: must be HH:MM (00:00-23:59)"},
+	{"agencies[1].attrs.start_of_day", "\"08:60\"",
+	    "agencies[1].attrs.start_of_day: must be HH:MM (00:00-23:59)"},
+	{"agencies[1].attrs.start_of_day", "\"08:45 \"",
+	    "agencies[1].attrs.start_of_day: must be HH:MM (00:00-23:59)"},
+	{"agencies[3].attrs", "{\"start_of_day\":\"\"}",
+	    "agencies[3].attrs.start_of_day: must be HH:MM (00:00-23:59)"},
+	{"agencies[1].attrs.calendar", "\"la.herts\"",
+	    "agencies[1].attrs.calendar: names no area of calendars.areas"},
+};
+
+static void
+test_calendars_refusals(void **state)
+{
+	struct fx *f = *state;
+
+	for (size_t i = 0; i < sizeof(cal_refusals) / sizeof(cal_refusals[0]);
+	     i++) {
+		json_t *root = with_cal(f, cal_src);
+		haven_directory *d = NULL;
+		char err[256] = "";
+
+		set_path(root, cal_refusals[i].path,
+		    value_of(root, cal_refusals[i].value));
+		assert_int_equal(from_json(root, &d, err, sizeof(err)),
+		    HAVEN_EINVAL);
+		if (strcmp(err, cal_refusals[i].msg) != 0) {
+			print_error("case %zu: got '%s'\n", i, err);
+		}
+		assert_string_equal(err, cal_refusals[i].msg);
+		assert_null(d);
+		json_decref(root);
+	}
+}
+
+/* A list of n distinct dates from 2001-01-01 on. */
+static json_t *
+date_list(size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		int y;
+		unsigned m, d;
+		char s[16];
+
+		haven_civil_from_days(11323 + (int64_t) i, &y, &m, &d);
+		(void) snprintf(s, sizeof(s), "%04d-%02u-%02u", y, m, d);
+		assert_int_equal(json_array_append_new(a, json_string(s)), 0);
+	}
+	return (a);
+}
+
+/* Terms of one day each, a week apart. */
+static json_t *
+term_list(size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		int y;
+		unsigned m, d;
+		char s[16], name[16];
+
+		haven_civil_from_days(11323 + 7 * (int64_t) i, &y, &m, &d);
+		(void) snprintf(s, sizeof(s), "%04d-%02u-%02u", y, m, d);
+		(void) snprintf(name, sizeof(name), "t%zu", i);
+		assert_int_equal(json_array_append_new(a, json_pack(
+		    "{s:s, s:s, s:s}", "name", name, "first", s, "last", s)), 0);
+	}
+	return (a);
+}
+
+static void
+expect_cal(struct fx *f, const char *path, json_t *val, const char *msg)
+{
+	json_t *root = with_cal(f, cal_src);
+	haven_directory *d = NULL;
+	char err[256] = "";
+
+	set_path(root, path, val);
+	assert_int_equal(from_json(root, &d, err, sizeof(err)),
+	    msg == NULL ? HAVEN_OK : HAVEN_EINVAL);
+	if (msg != NULL) {
+		assert_string_equal(err, msg);
+	}
+	haven_directory_destroy(&d);
+	json_decref(root);
+}
+
+static void
+test_calendars_limits(void **state)
+{
+	struct fx *f = *state;
+	json_t *areas = json_array(), *schools = json_array();
+
+	expect_cal(f, "calendars.bank_holidays", date_list(512), NULL);
+	expect_cal(f, "calendars.bank_holidays", date_list(513),
+	    "calendars.bank_holidays: more than 512 entries");
+	expect_cal(f, "calendars.areas[0].terms", term_list(64), NULL);
+	expect_cal(f, "calendars.areas[0].terms", term_list(65),
+	    "calendars.areas[0].terms: more than 64 entries");
+	expect_cal(f, "calendars.areas[0].closed", date_list(256), NULL);
+	expect_cal(f, "calendars.areas[0].closed", date_list(257),
+	    "calendars.areas[0].closed: more than 256 entries");
+	expect_cal(f, "calendars.schools[0].closed", date_list(64), NULL);
+	expect_cal(f, "calendars.schools[0].closed", date_list(65),
+	    "calendars.schools[0].closed: more than 64 entries");
+	for (int i = 0; i < 65; i++) {
+		char id[32];
+
+		(void) snprintf(id, sizeof(id), "la.area%d", i);
+		json_array_append_new(areas, json_pack("{s:s}", "id", id));
+	}
+	expect_cal(f, "calendars.areas", areas,
+	    "calendars.areas: more than 64 entries");
+	for (int i = 0; i < 4097; i++) {
+		json_array_append_new(schools, json_pack("{s:s}", "id",
+		    "school.urn.110123"));
+	}
+	expect_cal(f, "calendars.schools", schools,
+	    "calendars.schools: more than 4096 entries");
+}
+
+/* The signed form refuses what the JSON form refuses, alike. */
+static void
+test_calendars_signed_invalid(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_cal(f, cal_src);
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	Haven__SignedDoc *doc;
+	Haven__Directory *pd;
+	Haven__Calendars *pc;
+	char *saved;
+	size_t n;
+
+	assert_int_equal(haven_directory_sign(d, f->admin, &buf, &len),
+	    HAVEN_OK);
+	haven_directory_destroy(&d);
+	doc = tu_unpack_doc(buf, len);
+	pd = haven__directory__unpack(NULL, doc->body.len, doc->body.data);
+	assert_non_null(pd);
+	pc = pd->calendars;
+	assert_non_null(pc);
+	assert_int_equal(pc->n_bank_holidays, 2);
+	assert_string_equal(pc->bank_holidays[0], "2026-12-25");
+	assert_int_equal(pc->n_areas, 2);
+	assert_string_equal(pc->areas[1]->id, "la.cambs");
+	expect_body(f, pd, HAVEN_OK, NULL);
+
+	saved = pc->bank_holidays[1];
+	pc->bank_holidays[1] = pc->bank_holidays[0];
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.bank_holidays: duplicate date 2026-12-25");
+	pc->bank_holidays[1] = (char *) "2026-12-32";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.bank_holidays[1]: not a date (YYYY-MM-DD)");
+	pc->bank_holidays[1] = (char *) "2026-12-28x";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.bank_holidays[1]: not a date (YYYY-MM-DD)");
+	pc->bank_holidays[1] = saved;
+
+	/* la.cambs: autumn-2026 (sorted first) made to run into spring. */
+	saved = pc->areas[1]->terms[0]->last;
+	pc->areas[1]->terms[0]->last = (char *) "2027-01-05";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.areas[1] 'la.cambs': term 'spring-2027' overlaps "
+	    "'autumn-2026'");
+	pc->areas[1]->terms[0]->last = (char *) "2026-09-02";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.areas[1] 'la.cambs': term 'autumn-2026' ends before "
+	    "it starts");
+	pc->areas[1]->terms[0]->last = saved;
+
+	saved = pc->areas[0]->id;
+	pc->areas[0]->id = (char *) "la.cambs";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.areas[1].id: duplicate of calendars.areas[0]");
+	pc->areas[0]->id = (char *) "";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.areas[0].id: not a valid agency id");
+	pc->areas[0]->id = saved;
+
+	saved = pc->schools[1]->id;
+	pc->schools[1]->id = (char *) "school.urn.999999";
+	expect_body(f, pd, HAVEN_EINVAL,
+	    "calendars.schools[1].id: not an agency of the directory");
+	pc->schools[1]->id = saved;
+
+	/* Over the limits (the packer reads every entry: real arrays). */
+	{
+		char **bank = pc->bank_holidays;
+		Haven__CalendarArea **areas = pc->areas;
+		char *many[513];
+		Haven__CalendarArea *more[65];
+
+		for (size_t i = 0; i < 513; i++) {
+			many[i] = bank[0];
+		}
+		for (size_t i = 0; i < 65; i++) {
+			more[i] = areas[0];
+		}
+		n = pc->n_bank_holidays;
+		pc->bank_holidays = many;
+		pc->n_bank_holidays = 513;
+		expect_body(f, pd, HAVEN_EINVAL,
+		    "calendars.bank_holidays: more than 512 entries");
+		pc->bank_holidays = bank;
+		pc->n_bank_holidays = n;
+		n = pc->n_areas;
+		pc->areas = more;
+		pc->n_areas = 65;
+		expect_body(f, pd, HAVEN_EINVAL,
+		    "calendars.areas: more than 64 entries");
+		pc->areas = areas;
+		pc->n_areas = n;
+	}
+	expect_body(f, pd, HAVEN_OK, NULL);
+
+	haven__directory__free_unpacked(pd, NULL);
+	haven__signed_doc__free_unpacked(doc, NULL);
+	free(buf);
+}
+
+static void
+test_directory_calendar(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_cal(f, cal_src);
+	haven_calendar cal;
+	int64_t start = 0, day = 0;
+
+	/* The school: start 08:40, la.cambs (its local_authority attr), its
+	 * own closure, the bank holidays. */
+	assert_int_equal(haven_directory_calendar(d, "school.urn.110123",
+	    &cal), HAVEN_OK);
+	assert_int_equal(cal.start_minute, 8 * 60 + 40);
+	assert_int_equal(cal.n_bank_holidays, 2);
+	assert_int_equal(cal.n_terms, 2);
+	assert_string_equal(cal.terms[0].name, "autumn-2026");
+	assert_int_equal(cal.n_closed, 2);
+	assert_int_equal(cal.n_school_closed, 1);
+	assert_int_equal(haven_date_parse("2027-02-12", &day), HAVEN_OK);
+	assert_int_equal(cal.school_closed[0], day);
+	/* Friday 18 Dec 2026 after school -> the spring term opens with an
+	 * area closure (5 Jan) -> Wednesday 6 January 08:40. */
+	assert_int_equal(haven_calendar_next_school_day(&cal,
+	    INT64_C(1797610800000) /* 2026-12-18T16:20:00Z */, &start),
+	    HAVEN_OK);
+	assert_int_equal(start, INT64_C(1799224800000)); /* 2027-01-06T08:40Z */
+
+	/* No area attr: no terms, default start, still bank holidays. */
+	assert_int_equal(haven_directory_calendar(d, "police.cambs", &cal),
+	    HAVEN_OK);
+	assert_int_equal(cal.start_minute, 510);
+	assert_int_equal(cal.n_bank_holidays, 2);
+	assert_int_equal(cal.n_terms, 0);
+	assert_int_equal(cal.n_closed, 0);
+	assert_int_equal(cal.n_school_closed, 0);
+	/* An entry with no closed days. */
+	assert_int_equal(haven_directory_calendar(d, "idva.cambs", &cal),
+	    HAVEN_OK);
+	assert_int_equal(cal.n_school_closed, 0);
+
+	/* Unknown id: the default calendar with the bank holidays. */
+	cal.start_minute = 1;
+	assert_int_equal(haven_directory_calendar(d, "school.urn.999", &cal),
+	    HAVEN_ENOTFOUND);
+	assert_int_equal(cal.start_minute, 510);
+	assert_int_equal(cal.n_bank_holidays, 2);
+	assert_int_equal(cal.n_terms, 0);
+	assert_int_equal(haven_directory_calendar(NULL, "x", &cal),
+	    HAVEN_EINVAL);
+	assert_int_equal(haven_directory_calendar(d, NULL, &cal),
+	    HAVEN_EINVAL);
+	assert_int_equal(haven_directory_calendar(d, "x", NULL), HAVEN_EINVAL);
+	haven_directory_destroy(&d);
+
+	/* An attr "calendar" wins over "local_authority". */
+	{
+		json_t *root = with_cal(f, cal_src);
+		char err[256] = "";
+
+		set_path(root, "agencies[1].attrs.calendar",
+		    json_string("la.beds"));
+		assert_int_equal(from_json(root, &d, err, sizeof(err)),
+		    HAVEN_OK);
+		json_decref(root);
+	}
+	assert_int_equal(haven_directory_calendar(d, "school.urn.110123",
+	    &cal), HAVEN_OK);
+	assert_int_equal(cal.n_terms, 0);
+	assert_int_equal(cal.n_closed, 0);
+	assert_int_equal(cal.n_school_closed, 1);
+	haven_directory_destroy(&d);
+
+	/* A directory with no calendars at all. */
+	d = load_base(f);
+	assert_int_equal(haven_directory_calendar(d, "school.urn.110123",
+	    &cal), HAVEN_OK);
+	assert_int_equal(cal.start_minute, 8 * 60 + 40);
+	assert_int_equal(cal.n_bank_holidays, 0);
+	haven_directory_destroy(&d);
+}
+
+/* Editing keeps the calendar rules: an attr naming no area is refused
+ * and the directory is left as it was. */
+static void
+test_calendars_edit(void **state)
+{
+	struct fx *f = *state;
+	haven_directory *d = load_cal(f, cal_src);
+	haven_keys *k = NULL;
+	haven_pubkey pk;
+	haven_tag tags[1];
+	char err[256] = "";
+	char *t1 = NULL, *t2 = NULL;
+
+	assert_int_equal(haven_keys_generate(&k, "school.urn.110999", 1),
+	    HAVEN_OK);
+	haven_keys_public(k, &pk);
+	assert_int_equal(haven_directory_to_json(d, &t1), HAVEN_OK);
+	memset(tags, 0, sizeof(tags));
+	(void) snprintf(tags[0].key, sizeof(tags[0].key), "calendar");
+	(void) snprintf(tags[0].value, sizeof(tags[0].value), "la.herts");
+	assert_int_equal(haven_directory_add(d, &pk, "EDU", "Hill School",
+	    tags, 1, err, sizeof(err)), HAVEN_EINVAL);
+	assert_string_equal(err,
+	    "agencies[5].attrs.calendar: names no area of calendars.areas");
+	assert_int_equal(haven_directory_to_json(d, &t2), HAVEN_OK);
+	assert_string_equal(t1, t2);
+	(void) snprintf(tags[0].value, sizeof(tags[0].value), "la.beds");
+	assert_int_equal(haven_directory_add(d, &pk, "EDU", "Hill School",
+	    tags, 1, err, sizeof(err)), HAVEN_OK);
+	free(t1);
+	free(t2);
+	haven_keys_destroy(&k);
+	haven_directory_destroy(&d);
+}
+
 int
 main(void)
 {
@@ -915,6 +1461,13 @@ main(void)
 		cmocka_unit_test(test_signed_unsigned_body),
 		cmocka_unit_test(test_signed_invalid_content),
 		cmocka_unit_test(test_edit),
+		cmocka_unit_test(test_calendars_round_trip),
+		cmocka_unit_test(test_calendars_empty),
+		cmocka_unit_test(test_calendars_refusals),
+		cmocka_unit_test(test_calendars_limits),
+		cmocka_unit_test(test_calendars_signed_invalid),
+		cmocka_unit_test(test_directory_calendar),
+		cmocka_unit_test(test_calendars_edit),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
