@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "report.h"
 
 typedef struct command {
 	const char *name;
@@ -28,6 +29,8 @@ static const command commands[] = {
 	{"policy", haven__ctl_policy,
 	    "validate, query and sign the sharing policy"},
 	{"audit", haven__ctl_audit, "verify the broker's audit chain"},
+	{"report", haven__ctl_report,
+	    "compliance reports from the audit (report encompass)"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
