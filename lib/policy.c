@@ -10,6 +10,11 @@
  * signed form is rebuilt byte for byte, plus a negate flag (all entries
  * agree: mixed lists are refused) and, for "types", the parsed type values.
  *
+ * "recipient_attrs" pairs are kept as written too ("!v" included) and
+ * matched against the recipient agency's directory attrs, which
+ * check_header passes in. The settings sections live in
+ * policy_settings.c; validate() runs their validation as well.
+ *
  * Evaluation is first match in rule order, deny by default. It is pure:
  * no allocation, no locks, safe from many threads on one loaded policy.
  * check_header is all or nothing: the first refused (view, recipient)
@@ -26,6 +31,7 @@
 #include "document.h"
 #include "haven.pb-c.h"
 #include "jsonutil.h"
+#include "policy_settings.h"
 #include "util.h"
 
 #define KIND "policy"
@@ -60,8 +66,20 @@ typedef struct rule {
 	cond c[C_COUNT];
 	size_t n_tags;
 	haven_tag tags[HAVEN_MAX_TAGS];
+	size_t n_attrs; /* recipient_attrs; values as written, '!' kept */
+	haven_tag attrs[HAVEN_MAX_TAGS];
 	char reason[HAVEN_REASON_MAX];
 } rule;
+
+/* The two pair sets of a rule: what the readers call them. */
+enum { S_TAGS, S_ATTRS };
+static const struct {
+	const char *member; /* JSON member */
+	const char *noun;   /* in messages */
+} sets[2] = {
+	[S_TAGS] = {"tags", "tag"},
+	[S_ATTRS] = {"recipient_attrs", "attr"},
+};
 
 struct haven_policy {
 	uint64_t version;
@@ -69,6 +87,7 @@ struct haven_policy {
 	int64_t skew_s;
 	size_t n;
 	rule *rules;
+	haven__policy_settings set;
 };
 
 /* ------------------------------------------------------- allocation */
@@ -90,6 +109,7 @@ policy_new(haven_policy **out, size_t n_rules)
 		return (HAVEN_ENOMEM);
 	}
 	p->skew_s = SKEW_DEFAULT;
+	p->set = *haven__policy_settings_default();
 	*out = p;
 	return (HAVEN_OK);
 }
@@ -199,35 +219,51 @@ cond_add(cond *c, int which, const char *s, const char *where, char *err,
 	return (HAVEN_OK);
 }
 
-/* Add one required tag; shared by both readers. */
-static haven_err
-tag_add(rule *r, const char *key, const char *val, const char *where,
-    char *err, size_t errlen)
+/* A pair value: text shorter than HAVEN_TAGVAL_MAX; an attr value is
+ * also non-empty after its optional '!'. */
+static bool
+pair_value_ok(int set, const char *val)
 {
-	haven_tag *t;
-
-	if (r->n_tags >= HAVEN_MAX_TAGS) {
-		return (bad(err, errlen, where, "more than 16 tags"));
-	}
-	if (!code_ok(key, HAVEN_CODE_MAX)) {
-		return (bad(err, errlen, where,
-		    "tag name is not a valid code"));
-	}
 	if (strlen(val) >= HAVEN_TAGVAL_MAX || !text_ok(val)) {
-		haven__errf(err, errlen, "%s.%s: value too long or not text",
-		    where, key);
+		return (false);
+	}
+	return (set == S_TAGS || val[val[0] == '!' ? 1 : 0] != '\0');
+}
+
+/* Add one required tag or recipient attr (set S_TAGS / S_ATTRS); shared
+ * by both readers. */
+static haven_err
+pair_add(rule *r, int set, const char *key, const char *val,
+    const char *where, char *err, size_t errlen)
+{
+	haven_tag *arr = set == S_TAGS ? r->tags : r->attrs;
+	size_t *n = set == S_TAGS ? &r->n_tags : &r->n_attrs;
+	const char *noun = sets[set].noun;
+
+	if (*n >= HAVEN_MAX_TAGS) {
+		haven__errf(err, errlen, "%s: more than 16 %ss", where, noun);
 		return (HAVEN_EINVAL);
 	}
-	for (size_t i = 0; i < r->n_tags; i++) {
-		if (strcmp(r->tags[i].key, key) == 0) {
-			haven__errf(err, errlen, "%s.%s: duplicate tag", where,
-			    key);
+	if (!code_ok(key, HAVEN_CODE_MAX)) {
+		haven__errf(err, errlen, "%s: %s name is not a valid code",
+		    where, noun);
+		return (HAVEN_EINVAL);
+	}
+	if (!pair_value_ok(set, val)) {
+		haven__errf(err, errlen, "%s.%s: value %stoo long or not text",
+		    where, key, set == S_TAGS ? "" : "empty, ");
+		return (HAVEN_EINVAL);
+	}
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(arr[i].key, key) == 0) {
+			haven__errf(err, errlen, "%s.%s: duplicate %s", where,
+			    key, noun);
 			return (HAVEN_EINVAL);
 		}
 	}
-	t = &r->tags[r->n_tags++];
-	memcpy(t->key, key, strlen(key) + 1);
-	memcpy(t->value, val, strlen(val) + 1);
+	memcpy(arr[*n].key, key, strlen(key) + 1);
+	memcpy(arr[*n].value, val, strlen(val) + 1);
+	(*n)++;
 	return (HAVEN_OK);
 }
 
@@ -286,7 +322,7 @@ validate(const haven_policy *p, char *err, size_t errlen)
 			return (rv);
 		}
 	}
-	return (HAVEN_OK);
+	return (haven__policy_settings_validate(&p->set, err, errlen));
 }
 
 /* --------------------------------------------------------- from JSON */
@@ -328,30 +364,31 @@ list_from_json(const json_t *o, rule *r, int which, const char *where,
 }
 
 static haven_err
-tags_from_json(const json_t *o, rule *r, const char *where, char *err,
-    size_t errlen)
+pairs_from_json(const json_t *o, rule *r, int set, const char *where,
+    char *err, size_t errlen)
 {
-	const json_t *tags = json_object_get(o, "tags");
+	const json_t *obj = json_object_get(o, sets[set].member);
 	const char *key;
 	json_t *val;
 	char at[96];
 	haven_err rv;
 
-	(void) snprintf(at, sizeof(at), "%s.tags", where);
-	if (tags == NULL) {
+	(void) snprintf(at, sizeof(at), "%s.%s", where, sets[set].member);
+	if (obj == NULL) {
 		return (HAVEN_OK);
 	}
-	if (!json_is_object(tags)) {
+	if (!json_is_object(obj)) {
 		return (bad(err, errlen, at, "must be an object"));
 	}
-	json_object_foreach((json_t *) tags, key, val) {
+	json_object_foreach((json_t *) obj, key, val) {
 		if (!json_is_string(val) ||
 		    strlen(json_string_value(val)) != json_string_length(val)) {
 			haven__errf(err, errlen, "%s.%s: must be a string", at,
 			    code_ok(key, HAVEN_CODE_MAX) ? key : "?");
 			return (HAVEN_EINVAL);
 		}
-		rv = tag_add(r, key, json_string_value(val), at, err, errlen);
+		rv = pair_add(r, set, key, json_string_value(val), at, err,
+		    errlen);
 		if (rv != HAVEN_OK) {
 			return (rv);
 		}
@@ -385,7 +422,7 @@ rule_from_json(const json_t *o, rule *r, const char *where, char *err,
 {
 	static const char *const allowed[] = {"id", "effect", "reason",
 	    "sender_roles", "recipient_roles", "types", "legal_bases",
-	    "profiles", "tags", NULL};
+	    "profiles", "tags", "recipient_attrs", NULL};
 	haven_err rv;
 
 	if (!json_is_object(o)) {
@@ -406,7 +443,11 @@ rule_from_json(const json_t *o, rule *r, const char *where, char *err,
 			return (rv);
 		}
 	}
-	return (tags_from_json(o, r, where, err, errlen));
+	if ((rv = pairs_from_json(o, r, S_TAGS, where, err, errlen)) !=
+	    HAVEN_OK) {
+		return (rv);
+	}
+	return (pairs_from_json(o, r, S_ATTRS, where, err, errlen));
 }
 
 static haven_err
@@ -414,7 +455,7 @@ root_from_json(const json_t *root, int64_t *version, int64_t *issued,
     int64_t *skew, const json_t **rules, char *err, size_t errlen)
 {
 	static const char *const allowed[] = {"version", "issued_ms",
-	    "skew_seconds", "rules", NULL};
+	    "skew_seconds", "rules", "encompass", "marac", NULL};
 	haven_err rv;
 
 	if ((rv = haven__json_only(root, allowed, "", err, errlen)) !=
@@ -461,6 +502,10 @@ haven_policy_from_json(haven_policy **out, const char *json, size_t len,
 	p->version = (uint64_t) version;
 	p->issued_ms = issued;
 	p->skew_s = skew;
+	if ((rv = haven__policy_settings_from_json(root, &p->set, err,
+	         errlen)) != HAVEN_OK) {
+		goto out;
+	}
 	for (size_t i = 0; i < json_array_size(rules); i++) {
 		char where[32];
 
@@ -524,6 +569,33 @@ lists_from_pb(const Haven__PolicyRule *pr, rule *r, const char *where,
 }
 
 static haven_err
+pairs_from_pb(Haven__Tag *const *list, size_t n, rule *r, int set,
+    const char *where, char *err, size_t errlen)
+{
+	char at[96];
+	haven_err rv;
+
+	(void) snprintf(at, sizeof(at), "%s.%s", where, sets[set].member);
+	if (n > HAVEN_MAX_TAGS) {
+		haven__errf(err, errlen, "%s: more than 16 %ss", at,
+		    sets[set].noun);
+		return (HAVEN_EINVAL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const Haven__Tag *t = list[i];
+
+		if (t == NULL || t->key == NULL || t->value == NULL) {
+			return (bad(err, errlen, at, "missing"));
+		}
+		if ((rv = pair_add(r, set, t->key, t->value, at, err,
+		         errlen)) != HAVEN_OK) {
+			return (rv);
+		}
+	}
+	return (HAVEN_OK);
+}
+
+static haven_err
 rule_from_pb(const Haven__PolicyRule *pr, rule *r, const char *where,
     char *err, size_t errlen)
 {
@@ -545,22 +617,12 @@ rule_from_pb(const Haven__PolicyRule *pr, rule *r, const char *where,
 		return (rv);
 	}
 	r->allow = pr->allow;
-	(void) snprintf(at, sizeof(at), "%s.tags", where);
-	if (pr->n_tags > HAVEN_MAX_TAGS) {
-		return (bad(err, errlen, at, "more than 16 tags"));
+	if ((rv = pairs_from_pb(pr->tags, pr->n_tags, r, S_TAGS, where, err,
+	         errlen)) != HAVEN_OK) {
+		return (rv);
 	}
-	for (size_t i = 0; i < pr->n_tags; i++) {
-		const Haven__Tag *t = pr->tags[i];
-
-		if (t == NULL) {
-			return (bad(err, errlen, at, "missing"));
-		}
-		if ((rv = tag_add(r, t->key, t->value, at, err, errlen)) !=
-		    HAVEN_OK) {
-			return (rv);
-		}
-	}
-	return (HAVEN_OK);
+	return (pairs_from_pb(pr->recipient_attrs, pr->n_recipient_attrs, r,
+	    S_ATTRS, where, err, errlen));
 }
 
 static haven_err
@@ -583,6 +645,10 @@ policy_from_pb(const Haven__Policy *pp, haven_policy **out, char *err,
 	p->version = pp->version;
 	p->issued_ms = pp->issued_ms;
 	p->skew_s = pp->skew_ms / 1000;
+	if ((rv = haven__policy_settings_from_pb(pp, &p->set, err, errlen)) !=
+	    HAVEN_OK) {
+		goto out;
+	}
 	for (size_t i = 0; i < pp->n_rules; i++) {
 		char where[32];
 
@@ -645,8 +711,9 @@ typedef struct pbpol {
 	Haven__PolicyRule *r;
 	Haven__PolicyRule **rp;
 	char **strs; /* C_COUNT * LIST_MAX per rule */
-	Haven__Tag *tags;
+	Haven__Tag *tags; /* 2 * HAVEN_MAX_TAGS per rule: tags, attrs */
 	Haven__Tag **tagp;
+	haven__pb_settings set;
 } pbpol;
 
 static void
@@ -668,8 +735,8 @@ pbpol_alloc(pbpol *b, size_t n)
 	b->r = calloc(m, sizeof(*b->r));
 	b->rp = calloc(m, sizeof(*b->rp));
 	b->strs = calloc(m * C_COUNT * HAVEN_POLICY_LIST_MAX, sizeof(char *));
-	b->tags = calloc(m * HAVEN_MAX_TAGS, sizeof(*b->tags));
-	b->tagp = calloc(m * HAVEN_MAX_TAGS, sizeof(*b->tagp));
+	b->tags = calloc(m * 2 * HAVEN_MAX_TAGS, sizeof(*b->tags));
+	b->tagp = calloc(m * 2 * HAVEN_MAX_TAGS, sizeof(*b->tagp));
 	if (b->r == NULL || b->rp == NULL || b->strs == NULL ||
 	    b->tags == NULL || b->tagp == NULL) {
 		pbpol_free(b);
@@ -687,6 +754,25 @@ pb_list(const rule *r, int c, char **slots, size_t *n)
 	}
 	*n = r->c[c].n;
 	return (slots);
+}
+
+/* Point pair slot `slot` (HAVEN_MAX_TAGS entries) at the rule's pairs. */
+static Haven__Tag **
+pb_pairs(pbpol *b, size_t slot, const haven_tag *pairs, size_t n,
+    size_t *n_out)
+{
+	Haven__Tag **tp = &b->tagp[slot * HAVEN_MAX_TAGS];
+
+	for (size_t j = 0; j < n; j++) {
+		Haven__Tag *t = &b->tags[slot * HAVEN_MAX_TAGS + j];
+
+		haven__tag__init(t);
+		t->key = (char *) pairs[j].key;
+		t->value = (char *) pairs[j].value;
+		tp[j] = t;
+	}
+	*n_out = n;
+	return (tp);
 }
 
 static void
@@ -709,16 +795,9 @@ pb_rule(pbpol *b, size_t i, const rule *r)
 	    s + C_BASES * HAVEN_POLICY_LIST_MAX, &pr->n_legal_bases);
 	pr->profiles = pb_list(r, C_PROFILES,
 	    s + C_PROFILES * HAVEN_POLICY_LIST_MAX, &pr->n_profiles);
-	pr->n_tags = r->n_tags;
-	pr->tags = &b->tagp[i * HAVEN_MAX_TAGS];
-	for (size_t j = 0; j < r->n_tags; j++) {
-		Haven__Tag *t = &b->tags[i * HAVEN_MAX_TAGS + j];
-
-		haven__tag__init(t);
-		t->key = (char *) r->tags[j].key;
-		t->value = (char *) r->tags[j].value;
-		pr->tags[j] = t;
-	}
+	pr->tags = pb_pairs(b, 2 * i, r->tags, r->n_tags, &pr->n_tags);
+	pr->recipient_attrs = pb_pairs(b, 2 * i + 1, r->attrs, r->n_attrs,
+	    &pr->n_recipient_attrs);
 	b->rp[i] = pr;
 }
 
@@ -742,6 +821,7 @@ haven_policy_sign(const haven_policy *p, const haven_keys *admin,
 	for (size_t i = 0; i < p->n; i++) {
 		pb_rule(&b, i, &p->rules[i]);
 	}
+	haven__policy_settings_to_pb(&p->set, &b.set, &b.p);
 	rv = haven__doc_sign_msg(KIND, &b.p.base, admin, out, out_len);
 	pbpol_free(&b);
 	return (rv);
@@ -759,6 +839,20 @@ int64_t
 haven_policy_skew_ms(const haven_policy *p)
 {
 	return (p->skew_s * 1000);
+}
+
+const haven_policy_encompass *
+haven_policy_encompass_settings(const haven_policy *p)
+{
+	return (p != NULL ? &p->set.oe :
+	    &haven__policy_settings_default()->oe);
+}
+
+const haven_policy_marac *
+haven_policy_marac_settings(const haven_policy *p)
+{
+	return (p != NULL ? &p->set.marac :
+	    &haven__policy_settings_default()->marac);
 }
 
 /* --------------------------------------------------------- evaluation */
@@ -810,6 +904,32 @@ tags_match(const rule *r, const haven_policy_query *q)
 	return (true);
 }
 
+/* Each attr the rule names: "v" the recipient's attr equals v; "!v" it
+ * is absent or differs. */
+static bool
+attrs_match(const rule *r, const haven_policy_query *q)
+{
+	for (size_t i = 0; i < r->n_attrs; i++) {
+		bool neg = r->attrs[i].value[0] == '!';
+		const char *want = r->attrs[i].value + (neg ? 1 : 0);
+		bool eq = false;
+
+		for (size_t j = 0; j < q->n_recipient_attrs &&
+		     q->recipient_attrs != NULL; j++) {
+			if (strcmp(q->recipient_attrs[j].key,
+			        r->attrs[i].key) == 0) {
+				eq = strcmp(q->recipient_attrs[j].value,
+				    want) == 0;
+				break;
+			}
+		}
+		if (eq == neg) {
+			return (false);
+		}
+	}
+	return (true);
+}
+
 static bool
 rule_matches(const rule *r, const haven_policy_query *q)
 {
@@ -818,7 +938,7 @@ rule_matches(const rule *r, const haven_policy_query *q)
 	    cond_match_type(&r->c[C_TYPES], q->type) &&
 	    cond_match_str(&r->c[C_BASES], q->legal_basis) &&
 	    cond_match_str(&r->c[C_PROFILES], q->profile) &&
-	    tags_match(r, q));
+	    tags_match(r, q) && attrs_match(r, q));
 }
 
 /* Bounded copy into a decision field; every source already fits. */
@@ -946,6 +1066,8 @@ check_one(const haven_policy *p, const haven_directory *dir,
 	q.profile = vd->profile;
 	q.tags = hdr->tags;
 	q.n_tags = hdr->n_tags;
+	q.recipient_attrs = ra->attrs;
+	q.n_recipient_attrs = ra->n_attrs;
 	haven_policy_evaluate(p, &q, out);
 	if (!out->allow) {
 		copy(out->recipient, rid,

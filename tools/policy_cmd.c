@@ -153,6 +153,7 @@ load_dir(const haven__cli *cli, haven__cli_opt *o, haven_directory **out)
 typedef struct party {
 	char role[HAVEN_ROLE_MAX];
 	const char *why; /* non-NULL: the directory refuses this party */
+	const haven_agency *agency; /* from the directory; NULL for a role */
 } party;
 
 static int
@@ -163,6 +164,7 @@ resolve(const haven__cli *cli, const haven_directory *dir,
 	    haven_directory_find(dir, value) : NULL;
 
 	p->why = NULL;
+	p->agency = a;
 	if (a != NULL) {
 		(void) snprintf(p->role, sizeof(p->role), "%s", a->role);
 		p->why = a->revoked ? "is revoked" : NULL;
@@ -250,6 +252,12 @@ decide(const haven_policy *p, haven__cli_opt *o, const query_in *q,
 		.profile = o[P_PROFILE].set ? o[P_PROFILE].value : "",
 		.tags = q->tags,
 		.n_tags = q->n_tags,
+		/* Rules on recipient attrs (R14 ISP, R17 panels) need the
+		 * agency: a bare role has none, as an unknown agency would. */
+		.recipient_attrs = q->to.agency != NULL ? q->to.agency->attrs :
+		    NULL,
+		.n_recipient_attrs = q->to.agency != NULL ?
+		    q->to.agency->n_attrs : 0,
 	};
 	const party *bad = q->from.why != NULL ? &q->from :
 	    q->to.why != NULL ? &q->to : NULL;

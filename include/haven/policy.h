@@ -24,7 +24,10 @@
  * A rule may also carry "recipient_attrs": {"isp": "signed"}: each named
  * attribute of the recipient agency (directory attrs) must have exactly
  * that value, or, written "!v", must be absent or differ from v (R14 ISP
- * signatories, R17 panel membership).
+ * signatories, R17 panel membership). At most HAVEN_MAX_TAGS per rule;
+ * names are codes, values non-empty text (v itself non-empty) shorter than
+ * HAVEN_TAGVAL_MAX bytes with the '!'. A query without attrs (NULL or
+ * n_recipient_attrs 0) has every attr absent: "!v" matches, "v" does not.
  *
  * Two optional settings sections configure what is not a yes/no rule:
  *   "encompass": {"secondary_contacts": ["deputy", "la-education"],
@@ -42,8 +45,15 @@
  *             "meeting_days": ["MON", "WED", "FRI"],
  *             "meeting_time": "10:00"}
  *     DASH is 0..24 and dash_consent <= dash_auto; days 1..3660;
- *     meeting_days non-empty, distinct MON..SUN; meeting_time "HH:MM".
- * Absent sections take these defaults.
+ *     escalation_incidents 1..100; meeting_days non-empty, distinct
+ *     MON..SUN; meeting_time "HH:MM" (00:00-23:59).
+ * Absent sections, and absent keys of a present section, take these
+ * defaults (holiday_duty: none). Unknown keys are refused; secondary
+ * contacts are 1 or 2 distinct entries; holiday_duty has at most
+ * HAVEN_POLICY_DUTY_MAX entries, agency-id shaped, one per calendar.
+ * Errors name the field ("marac.dash_consent: must be <= dash_auto").
+ * A signed policy always carries both sections; decoding validates them
+ * with the same ranges.
  *
  * Validation (JSON source and signed body alike): "version" >= 1;
  * "skew_seconds" 1..86400 (default 300); optional "issued_ms" >= 0; at most
@@ -99,7 +109,9 @@ typedef struct haven_policy_marac {
 	int meeting_minute;        /* local time of day; default 600 */
 } haven_policy_marac;
 
-/** The policy's settings (defaults when its JSON had no section). */
+/** The policy's settings (defaults when its JSON had no section; the
+ * defaults, in static storage, when `p` is NULL, e.g. an agent configured
+ * without a policy). Borrowed until haven_policy_destroy(p). */
 HAVEN_API const haven_policy_encompass *haven_policy_encompass_settings(
     const haven_policy *p);
 HAVEN_API const haven_policy_marac *haven_policy_marac_settings(

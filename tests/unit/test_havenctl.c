@@ -557,7 +557,7 @@ test_policy_default_scenarios(void **state)
 	    rule, sizeof(rule)), 2);
 	assert_int_equal(decide(f, "POL", "HSG", "MARAC_REFERRAL", b, "x",
 	    rule, sizeof(rule)), 2);
-	assert_string_equal(rule, "default-deny");
+	assert_string_equal(rule, "R18-marac-legal-basis");
 }
 
 static void

@@ -7,6 +7,13 @@
  * deny. check_header runs against a directory built from JSON around real
  * keys (haven_keys_generate). Every refusal of the JSON reader is checked
  * with its exact message; signed refusals use real signatures.
+ *
+ * The shipped policy, deploy/policy.json, is loaded too and checked flow
+ * by flow (Encompass and MARAC/panel, allow and deny with the rule id)
+ * against a directory of the demo partnership's agencies, read from
+ * deploy/demo/partnership.sh so that their roles and attrs (isp,
+ * panel_north, panel_south) are the ones the demo and integration tests
+ * use.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -503,6 +510,32 @@ static const struct {
 	       "\"j\":\"1\",\"k\":\"1\",\"l\":\"1\",\"m\":\"1\",\"n\":\"1\","
 	       "\"o\":\"1\",\"p\":\"1\",\"q\":\"1\"}" END,
 	    HAVEN_EINVAL, "rules[0].tags: more than 16 tags"},
+	{RULE0 ",\"recipient_attrs\":[]" END, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs: must be an object"},
+	{RULE0 ",\"recipient_attrs\":{\"isp\":true}" END, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.isp: must be a string"},
+	{RULE0 ",\"recipient_attrs\":{\"i sp\":\"signed\"}" END,
+	    HAVEN_EINVAL,
+	    "rules[0].recipient_attrs: attr name is not a valid code"},
+	{RULE0 ",\"recipient_attrs\":{\"!isp\":\"signed\"}" END,
+	    HAVEN_EINVAL,
+	    "rules[0].recipient_attrs: attr name is not a valid code"},
+	{RULE0 ",\"recipient_attrs\":{\"isp\":\"\"}" END, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.isp: value empty, too long or not text"},
+	{RULE0 ",\"recipient_attrs\":{\"isp\":\"!\"}" END, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.isp: value empty, too long or not text"},
+	{RULE0 ",\"recipient_attrs\":{\"isp\":\"a\\u0007\"}" END,
+	    HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.isp: value empty, too long or not text"},
+	{RULE0 ",\"recipient_attrs\":{\"isp\":\"!123456789012345678901234567890"
+	       "123456789012345678901234567890123\"}" END,
+	    HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.isp: value empty, too long or not text"},
+	{RULE0 ",\"recipient_attrs\":{\"a\":\"1\",\"b\":\"1\",\"c\":\"1\","
+	       "\"d\":\"1\",\"e\":\"1\",\"f\":\"1\",\"g\":\"1\",\"h\":\"1\","
+	       "\"i\":\"1\",\"j\":\"1\",\"k\":\"1\",\"l\":\"1\",\"m\":\"1\","
+	       "\"n\":\"1\",\"o\":\"1\",\"p\":\"1\",\"q\":\"1\"}" END,
+	    HAVEN_EINVAL, "rules[0].recipient_attrs: more than 16 attrs"},
 	{RULE0 ",\"reason\":7" END, HAVEN_EINVAL,
 	    "rules[0].reason: must be a string"},
 	{RULE0 ",\"reason\":\"line\\nbreak\"" END, HAVEN_EINVAL,
@@ -789,6 +822,575 @@ test_signed_invalid_content(void **state)
 	}
 }
 
+/* --------------------------------------------------- recipient_attrs */
+
+static const char *const ATTR_POLICY =
+    "{\"version\":1,\"rules\":["
+    " {\"id\":\"isp\",\"effect\":\"deny\",\"types\":[\"MARAC_CASE_LIST\"],"
+    "  \"recipient_attrs\":{\"isp\":\"!signed\"}},"
+    " {\"id\":\"ok\",\"effect\":\"allow\",\"types\":[\"MARAC_CASE_LIST\"],"
+    "  \"recipient_attrs\":{\"isp\":\"signed\",\"panel\":\"!south\"}}"
+    "]}";
+
+static const haven_tag A_NONE[1] = {{"", ""}};
+static const haven_tag A_SIGNED[2] = {{"deputy", "x"}, {"isp", "signed"}};
+static const haven_tag A_SOUTH[2] = {{"panel", "south"}, {"isp", "signed"}};
+static const haven_tag A_NORTH[2] = {{"isp", "signed"}, {"panel", "north"}};
+static const haven_tag A_PENDING[1] = {{"isp", "pending"}};
+static const haven_tag A_SPACE[1] = {{"isp", "signed "}};
+static const haven_tag A_EMPTY[1] = {{"isp", ""}};
+
+static const struct {
+	const haven_tag *attrs;
+	size_t n;
+	const char *rule;
+} attr_table[] = {
+	{A_NONE, 0, "isp"},       /* absent: "!signed" matches */
+	{NULL, 3, "isp"},         /* no array: treated as absent */
+	{A_SIGNED, 2, "ok"},
+	{A_SIGNED, 1, "isp"},     /* only the first attr is looked at */
+	{A_SOUTH, 2, "default-deny"},
+	{A_NORTH, 2, "ok"},
+	{A_NORTH, 1, "ok"},       /* panel absent: "!south" matches */
+	{A_PENDING, 1, "isp"},
+	{A_SPACE, 1, "isp"},
+	{A_EMPTY, 1, "isp"},
+};
+
+static void
+check_attr_table(const haven_policy *p)
+{
+	for (size_t i = 0; i < sizeof(attr_table) / sizeof(attr_table[0]);
+	     i++) {
+		haven_policy_query q = {"MCO", "HSG", HAVEN_MSG_MARAC_CASE_LIST,
+		    "b", "marac.caselist", NULL, 0, attr_table[i].attrs,
+		    attr_table[i].n};
+		haven_policy_decision d;
+
+		haven_policy_evaluate(p, &q, &d);
+		if (strcmp(d.rule, attr_table[i].rule) != 0) {
+			print_error("row %zu: %s\n", i, d.rule);
+		}
+		assert_string_equal(d.rule, attr_table[i].rule);
+		assert_int_equal(d.allow, strcmp(d.rule, "ok") == 0);
+	}
+}
+
+static void
+test_recipient_attrs(void **state)
+{
+	struct fx *f = *state;
+	haven_policy *p = NULL, *q = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+
+	assert_int_equal(haven_policy_from_json(&p, ATTR_POLICY,
+	                     strlen(ATTR_POLICY), err, sizeof(err)),
+	    HAVEN_OK);
+	check_attr_table(p);
+	assert_int_equal(haven_policy_sign(p, f->admin, &buf, &len), HAVEN_OK);
+	assert_int_equal(haven_policy_decode_signed(&q, buf, len,
+	                     f->admin_pk.sign_pk, err, sizeof(err)),
+	    HAVEN_OK);
+	check_attr_table(q);
+	haven_policy_destroy(&q);
+	haven_policy_destroy(&p);
+	free(buf);
+}
+
+static void
+test_signed_invalid_attrs(void **state)
+{
+	struct fx *f = *state;
+	Haven__Policy pp = HAVEN__POLICY__INIT;
+	Haven__PolicyRule r0 = HAVEN__POLICY_RULE__INIT;
+	Haven__PolicyRule *rules[1] = {&r0};
+	Haven__Tag t[HAVEN_MAX_TAGS + 1];
+	Haven__Tag *tp[HAVEN_MAX_TAGS + 1];
+	char keys[HAVEN_MAX_TAGS + 1][4];
+
+	for (size_t i = 0; i <= HAVEN_MAX_TAGS; i++) {
+		haven__tag__init(&t[i]);
+		(void) snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		t[i].key = keys[i];
+		t[i].value = "!v";
+		tp[i] = &t[i];
+	}
+	pp.version = 1;
+	pp.skew_ms = 60000;
+	pp.n_rules = 1;
+	pp.rules = rules;
+	r0.id = "A";
+	r0.recipient_attrs = tp;
+	r0.n_recipient_attrs = HAVEN_MAX_TAGS;
+	expect_body(f, &pp, HAVEN_OK, NULL);
+	r0.n_recipient_attrs = HAVEN_MAX_TAGS + 1;
+	expect_body(f, &pp, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs: more than 16 attrs");
+	r0.n_recipient_attrs = 2;
+	t[1].value = "!";
+	expect_body(f, &pp, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.k1: value empty, too long or not text");
+	t[1].value = "";
+	expect_body(f, &pp, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.k1: value empty, too long or not text");
+	t[1].value = "v";
+	t[1].key = "k0";
+	expect_body(f, &pp, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs.k0: duplicate attr");
+	t[1].key = "";
+	expect_body(f, &pp, HAVEN_EINVAL,
+	    "rules[0].recipient_attrs: attr name is not a valid code");
+}
+
+/* ------------------------------------------- deploy/policy.json itself */
+
+#define DEMO_MAX 40
+
+typedef struct demo_agency {
+	char id[HAVEN_ID_MAX];
+	char role[HAVEN_ROLE_MAX];
+	char attrs[256];
+} demo_agency;
+
+/* The AGENCIES='...' block of deploy/demo/partnership.sh: one
+ * "id|role|name|k=v k=v" per line. */
+static size_t
+demo_agencies(demo_agency *out, size_t max)
+{
+	uint8_t *text = NULL;
+	size_t len = 0, n = 0;
+	char *line, *save = NULL, *end;
+
+	assert_int_equal(haven__read_file(HAVEN_SOURCE_DIR
+	                     "/deploy/demo/partnership.sh", 65536, &text, &len),
+	    HAVEN_OK);
+	line = strstr((char *) text, "\nAGENCIES='");
+	assert_non_null(line);
+	line += strlen("\nAGENCIES='");
+	end = strchr(line, '\'');
+	assert_non_null(end);
+	*end = '\0';
+	for (line = strtok_r(line, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = {NULL, NULL, NULL, NULL};
+		char *fs = NULL;
+
+		assert_true(n < max);
+		f[0] = strtok_r(line, "|", &fs);
+		f[1] = strtok_r(NULL, "|", &fs);
+		f[2] = strtok_r(NULL, "|", &fs);
+		f[3] = strtok_r(NULL, "|", &fs);
+		assert_non_null(f[2]);
+		(void) snprintf(out[n].id, sizeof(out[n].id), "%s", f[0]);
+		(void) snprintf(out[n].role, sizeof(out[n].role), "%s", f[1]);
+		(void) snprintf(out[n].attrs, sizeof(out[n].attrs), "%s",
+		    f[3] != NULL ? f[3] : "");
+		n++;
+	}
+	free(text);
+	return (n);
+}
+
+static json_t *
+demo_attrs_json(const char *attrs)
+{
+	json_t *o = json_object();
+	char buf[256], *save = NULL;
+
+	(void) snprintf(buf, sizeof(buf), "%s", attrs);
+	for (char *kv = strtok_r(buf, " ", &save); kv != NULL;
+	     kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+
+		assert_non_null(eq);
+		*eq = '\0';
+		json_object_set_new(o, kv, json_string(eq + 1));
+	}
+	return (o);
+}
+
+static json_t *
+agency_json(const char *id, const char *role, const char *attrs)
+{
+	haven_keys *k = NULL;
+	haven_pubkey pk;
+
+	assert_int_equal(haven_keys_generate(&k, id, 1), HAVEN_OK);
+	haven_keys_public(k, &pk);
+	haven_keys_destroy(&k);
+	return (json_pack("{s:s, s:s, s:s, s:[{s:i, s:o, s:o, s:o}], s:o}",
+	    "id", id, "role", role, "name", "Agency", "keys", "generation", 1,
+	    "sign_pk", hexjson(pk.sign_pk), "box_pk", hexjson(pk.box_pk),
+	    "curve_pk", hexjson(pk.curve_pk), "attrs",
+	    demo_attrs_json(attrs)));
+}
+
+/* The demo partnership's agencies, and the broker. */
+static haven_directory *
+demo_directory(void)
+{
+	demo_agency ag[DEMO_MAX];
+	size_t n = demo_agencies(ag, DEMO_MAX);
+	json_t *list = json_array();
+	json_t *root;
+	haven_directory *d = NULL;
+	char err[256] = "";
+	char *text;
+
+	assert_true(n >= 19);
+	json_array_append_new(list, agency_json("broker", "BRK", ""));
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(list,
+		    agency_json(ag[i].id, ag[i].role, ag[i].attrs));
+	}
+	root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	assert_non_null(text);
+	assert_int_equal(haven_directory_from_json(&d, text, strlen(text), err,
+	                     sizeof(err)),
+	    HAVEN_OK);
+	free(text);
+	return (d);
+}
+
+#define OEB "DAA2021-S49A"
+#define MB "UKGDPR-6-1-e+DPA2018-S1P18"
+#define CDA "CDA1998-S115"
+#define SPOC "police.cambs.spoc"
+#define SCHOOL "school.urn.110123"
+#define MCO "marac.cambs"
+#define IDVA "idva.cambs"
+#define GP "gp.riverside"
+#define HSG "housing.cambs"
+#define HSG_S "housing.peterborough"
+#define PRB "probation.cambs"
+
+typedef struct flow {
+	const char *from, *to;
+	uint32_t type;
+	const char *basis, *profile;
+	const char *tag, *tagval; /* one tag, or NULL */
+	const char *rule;         /* deciding rule; allow iff an allow rule */
+	bool allow;
+} flow;
+
+static const flow flows[] = {
+	/* Encompass, as before */
+	{"police.cambs", SCHOOL, HAVEN_MSG_OE_NOTIFICATION, OEB, "oe.setting",
+	    NULL, NULL, "R3", true},
+	{SCHOOL, SCHOOL, HAVEN_MSG_OE_NOTIFICATION, OEB, "oe.setting", NULL,
+	    NULL, "R1", false},
+	{"police.cambs", HSG, HAVEN_MSG_OE_NOTIFICATION, OEB, "oe.setting",
+	    NULL, NULL, "R8-oe-setting-only", false},
+	{"police.cambs", SCHOOL, HAVEN_MSG_OE_NOTIFICATION, MB, "oe.setting",
+	    NULL, NULL, "R18-legal-basis", false},
+	{"police.cambs", SCHOOL, HAVEN_MSG_OE_NOTIFICATION, OEB, "oe.ehe",
+	    NULL, NULL, "R8-oe-setting-view", false},
+	{"police.cambs", "la.cambs.ehe", HAVEN_MSG_OE_EHE_NOTIFICATION, OEB,
+	    "oe.ehe", NULL, NULL, "R4", true},
+	{SCHOOL, "police.cambs", HAVEN_MSG_OE_RECEIPT, OEB, "oe.receipt",
+	    NULL, NULL, "R7", true},
+	/* holiday duty (issue 3) */
+	{"police.cambs", "la.cambs.eds", HAVEN_MSG_OE_NOTIFICATION, OEB,
+	    "oe.setting", "holiday", "yes", "R3-holiday-duty", true},
+	{"police.cambs", "la.cambs.eds", HAVEN_MSG_OE_NOTIFICATION, OEB,
+	    "oe.setting", NULL, NULL, "R8-oe-setting-only", false},
+	{"police.cambs", HSG, HAVEN_MSG_OE_NOTIFICATION, OEB, "oe.setting",
+	    "holiday", "yes", "R8-oe-setting-only", false},
+	{"police.cambs", SCHOOL, HAVEN_MSG_OE_NOTIFICATION, OEB, "oe.setting",
+	    "holiday", "yes", "R3", true},
+	/* broker escalations (M4) */
+	{"broker", SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "deadline-missed", "R5-broker", true},
+	{"broker", "school.urn.110123.deputy", HAVEN_MSG_OE_ESCALATION, OEB,
+	    "oe.escalation", "escalation", "deadline-missed", "R5-broker",
+	    true},
+	{"broker", "la.cambs.eds", HAVEN_MSG_OE_ESCALATION, OEB,
+	    "oe.escalation", "escalation", "school-offline", "R5-broker", true},
+	{"broker", SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "read-after-escalation", "R5-broker", true},
+	{"broker", HSG, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "deadline-missed", "R5-to-police-spoc", false},
+	{"broker", SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.setting", NULL,
+	    NULL, "R5-view", false},
+	{"broker", SPOC, HAVEN_MSG_OE_ESCALATION, MB, "oe.escalation", NULL,
+	    NULL, "R18-legal-basis", false},
+	/* forged escalations */
+	{"police.cambs", SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "deadline-missed", "R5-broker-only-deadline", false},
+	{"police.cambs", SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "school-offline", "R5-broker-only-offline", false},
+	{SCHOOL, SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "read-after-escalation", "R5-broker-only-closed",
+	    false},
+	{SCHOOL, SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation", NULL,
+	    NULL, "R5-sent-by-police", false},
+	/* the police agent's own R5 escalation still passes */
+	{"police.cambs", SPOC, HAVEN_MSG_OE_ESCALATION, OEB, "oe.escalation",
+	    "escalation", "school-unknown", "R5", true},
+	{"police.cambs", SCHOOL, HAVEN_MSG_OE_ESCALATION, OEB,
+	    "oe.escalation", NULL, NULL, "R5-to-police-spoc", false},
+
+	/* M5/M6 referral */
+	{GP, IDVA, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.referral", NULL, NULL,
+	    "M5-referral", true},
+	{HSG, MCO, HAVEN_MSG_MARAC_REFERRAL, CDA, "marac.referral", NULL, NULL,
+	    "M5-referral", true},
+	{GP, MCO, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.m6", NULL, NULL,
+	    "M6-record", true},
+	{GP, MCO, HAVEN_MSG_INFO_SHARED_WITHOUT_CONSENT, MB, "marac.m6", NULL,
+	    NULL, "M6-record", true},
+	{GP, IDVA, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.m6", NULL, NULL,
+	    "R13-m6-view-mco-only", false},
+	{GP, IDVA, HAVEN_MSG_INFO_SHARED_WITHOUT_CONSENT, MB, "marac.m6", NULL,
+	    NULL, "R13-m6-mco-only", false},
+	{GP, SCHOOL, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.referral", NULL,
+	    NULL, "R8-edu-marac", false},
+	{GP, HSG, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.referral", NULL, NULL,
+	    "R13-referral-recipients", false},
+	{GP, MCO, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.plan", NULL, NULL,
+	    "R13-referral-view", false},
+	{GP, MCO, HAVEN_MSG_MARAC_REFERRAL, OEB, "marac.referral", NULL, NULL,
+	    "R18-marac-legal-basis", false},
+	{GP, MCO, HAVEN_MSG_MARAC_REFERRAL, "UKGDPR-6-1-e", "marac.referral",
+	    NULL, NULL, "R18-marac-legal-basis", false},
+	{"broker", MCO, HAVEN_MSG_MARAC_REFERRAL, MB, "marac.referral", NULL,
+	    NULL, "default-deny", false},
+	/* M7 case list: the isp attr decides (R14) */
+	{MCO, HSG, HAVEN_MSG_MARAC_CASE_LIST, MB, "marac.caselist", NULL, NULL,
+	    "M7-case-list", true},
+	{MCO, "police.cambs", HAVEN_MSG_MARAC_CASE_LIST, MB, "marac.caselist",
+	    NULL, NULL, "M7-case-list", true},
+	{MCO, "refuge.cambs", HAVEN_MSG_MARAC_CASE_LIST, MB, "marac.caselist",
+	    NULL, NULL, "R14-case-list-isp", false},
+	{MCO, SCHOOL, HAVEN_MSG_MARAC_CASE_LIST, MB, "marac.caselist", NULL,
+	    NULL, "R14-case-list-isp", false},
+	{IDVA, HSG, HAVEN_MSG_MARAC_CASE_LIST, MB, "marac.caselist", NULL,
+	    NULL, "R14-case-list-sender", false},
+	/* M8 research returns (R15) */
+	{HSG, MCO, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research", NULL,
+	    NULL, "M8-research", true},
+	{SCHOOL, MCO, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research",
+	    NULL, NULL, "M8-research", true},
+	{HSG, "dapp.north", HAVEN_MSG_MARAC_RESEARCH_RETURN, MB,
+	    "marac.research", NULL, NULL, "M8-research", true},
+	{HSG, IDVA, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research",
+	    NULL, NULL, "R15-research-to-chair", false},
+	{HSG, SCHOOL, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research",
+	    NULL, NULL, "R8-edu-marac", false},
+	{GP, MCO, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research",
+	    "caldicott", "yes", "M8-health-research", true},
+	{GP, MCO, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research", NULL,
+	    NULL, "R15-caldicott", false},
+	{GP, MCO, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research",
+	    "caldicott", "no", "R15-caldicott", false},
+	{GP, IDVA, HAVEN_MSG_MARAC_RESEARCH_RETURN, MB, "marac.research",
+	    "caldicott", "yes", "R15-research-to-chair", false},
+	/* M9 action plans: a school gets marac.plan.edu only (R8) */
+	{MCO, SCHOOL, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.edu", NULL,
+	    NULL, "M9-plan-edu", true},
+	{MCO, SCHOOL, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan", NULL,
+	    NULL, "R8-edu-plan-view", false},
+	{MCO, PRB, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan", NULL, NULL,
+	    "M9-plan", true},
+	{MCO, PRB, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.edu", NULL,
+	    NULL, "default-deny", false},
+	{IDVA, PRB, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan", NULL, NULL,
+	    "default-deny", false},
+	/* M10, M11, consent */
+	{PRB, MCO, HAVEN_MSG_ACTION_UPDATE, MB, "marac.update", NULL, NULL,
+	    "M10-update", true},
+	{PRB, "dapp.north", HAVEN_MSG_ACTION_UPDATE, MB, "marac.update", NULL,
+	    NULL, "M10-update", true},
+	{PRB, IDVA, HAVEN_MSG_ACTION_UPDATE, MB, "marac.update", NULL, NULL,
+	    "M10-to-mco-dapc", false},
+	{HSG, MCO, HAVEN_MSG_REPEAT_INCIDENT_FLAG, MB, "marac.repeat", NULL,
+	    NULL, "M11-repeat", true},
+	{HSG, IDVA, HAVEN_MSG_REPEAT_INCIDENT_FLAG, MB, "marac.repeat", NULL,
+	    NULL, "R12-repeat-to-mco", false},
+	{IDVA, MCO, HAVEN_MSG_CONSENT_DECISION, MB, "marac.consent", NULL,
+	    NULL, "M-consent", true},
+	{MCO, IDVA, HAVEN_MSG_CONSENT_DECISION, CDA, "marac.consent", NULL,
+	    NULL, "M-consent", true},
+	{IDVA, HSG, HAVEN_MSG_CONSENT_DECISION, MB, "marac.consent", NULL,
+	    NULL, "R9-consent-to-mco-idva", false},
+	/* M12 panel referral (R16) */
+	{"police.cambs", "dapp.north", HAVEN_MSG_DAPP_REFERRAL, MB,
+	    "dapp.referral", "area", "north", "M12-panel-referral", true},
+	{PRB, "dapp.south", HAVEN_MSG_DAPP_REFERRAL, CDA, "dapp.referral",
+	    NULL, NULL, "M12-panel-referral", true},
+	{"police.cambs", "dapp.north", HAVEN_MSG_DAPP_REFERRAL, MB,
+	    "dapp.referral", "mappa", "yes", "R16", false},
+	{HSG, "dapp.north", HAVEN_MSG_DAPP_REFERRAL, MB, "dapp.referral", NULL,
+	    NULL, "R16-referrer", false},
+	{"police.cambs", PRB, HAVEN_MSG_DAPP_REFERRAL, MB, "dapp.referral",
+	    NULL, NULL, "R16-to-panel", false},
+	{"police.cambs", SCHOOL, HAVEN_MSG_DAPP_REFERRAL, MB, "dapp.referral",
+	    NULL, NULL, "R8-edu-marac", false},
+	/* M13/M14 panel material (R17) */
+	{"dapp.north", PRB, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", "area",
+	    "north", "M13-north", true},
+	{"dapp.north", "das.cambs", HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle",
+	    "area", "north", "M13-north", true},
+	{"dapp.north", HSG_S, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", "area",
+	    "north", "R17", false},
+	{"dapp.north", SCHOOL, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", "area",
+	    "north", "R8-edu-marac", false},
+	{"dapp.north", "dapp.south", HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle",
+	    "area", "north", "R17", false},
+	{"dapp.north", HSG, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", NULL,
+	    NULL, "R17", false},
+	{"dapp.north", HSG, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.plan", "area",
+	    "north", "R17", false},
+	{"dapp.south", HSG_S, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", "area",
+	    "south", "M13-south", true},
+	{"dapp.south", "das.cambs", HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle",
+	    "area", "south", "R17", false},
+	{"dapp.north", "das.cambs", HAVEN_MSG_DAPP_ACTION_PLAN, MB,
+	    "dapp.plan", "area", "north", "M14-north", true},
+	{"dapp.south", PRB, HAVEN_MSG_DAPP_ACTION_PLAN, CDA, "dapp.plan",
+	    "area", "south", "M14-south", true},
+	{"dapp.north", HSG_S, HAVEN_MSG_DAPP_ACTION_PLAN, MB, "dapp.plan",
+	    "area", "north", "R17", false},
+	{"police.cambs", PRB, HAVEN_MSG_DAPP_ACTION_PLAN, MB, "dapp.plan",
+	    "area", "north", "R17-from-chairs", false},
+	{MCO, PRB, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", "area", "north",
+	    "R17-from-chairs", false},
+};
+
+static void
+check_flows(const haven_policy *p, const haven_directory *dir)
+{
+	for (size_t i = 0; i < sizeof(flows) / sizeof(flows[0]); i++) {
+		const flow *fl = &flows[i];
+		const char *const to[1] = {fl->to};
+		haven_policy_decision d;
+		haven_header h;
+		haven_err rv;
+
+		make_header(&h, to, 1);
+		(void) snprintf(h.sender, sizeof(h.sender), "%s", fl->from);
+		h.type = fl->type;
+		(void) snprintf(h.legal_basis, sizeof(h.legal_basis), "%s",
+		    fl->basis);
+		(void) snprintf(h.views[0].profile,
+		    sizeof(h.views[0].profile), "%s", fl->profile);
+		if (fl->tag != NULL) {
+			h.n_tags = 1;
+			(void) snprintf(h.tags[0].key, sizeof(h.tags[0].key),
+			    "%s", fl->tag);
+			(void) snprintf(h.tags[0].value,
+			    sizeof(h.tags[0].value), "%s", fl->tagval);
+		}
+		rv = haven_policy_check_header(p, dir, &h, &d);
+		if (d.allow != fl->allow || strcmp(d.rule, fl->rule) != 0) {
+			print_error("flow %zu (%s -> %s %s %s): %s %s '%s'\n",
+			    i, fl->from, fl->to, haven_msg_type_name(fl->type),
+			    fl->profile, d.allow ? "allow" : "deny", d.rule,
+			    d.reason);
+		}
+		assert_int_equal(rv, fl->allow ? HAVEN_OK : HAVEN_EPOLICY);
+		assert_int_equal(d.allow, fl->allow);
+		assert_string_equal(d.rule, fl->rule);
+		/* every refusal of the shipped policy names its domain
+		 * rule ("R15", "M10") in the reason the sender and the
+		 * audit see */
+		if (!fl->allow && strcmp(fl->rule, "default-deny") != 0) {
+			char dom[HAVEN_RULE_ID_MAX];
+
+			(void) snprintf(dom, sizeof(dom), "%.*s",
+			    (int) strcspn(fl->rule, "-"), fl->rule);
+			assert_non_null(strstr(d.reason, dom));
+		}
+	}
+}
+
+static haven_policy *
+deploy_policy(void)
+{
+	haven_policy *p = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+	char err[256] = "";
+	haven_err rv;
+
+	assert_int_equal(haven__read_file(HAVEN_SOURCE_DIR
+	                     "/deploy/policy.json", HAVEN_JSON_MAX, &text, &len),
+	    HAVEN_OK);
+	rv = haven_policy_from_json(&p, (const char *) text, len, err,
+	    sizeof(err));
+	if (rv != HAVEN_OK) {
+		print_error("deploy/policy.json: %s\n", err);
+	}
+	assert_int_equal(rv, HAVEN_OK);
+	free(text);
+	return (p);
+}
+
+static void
+test_deploy_policy(void **state)
+{
+	struct fx *f = *state;
+	haven_policy *p = deploy_policy(), *q = NULL;
+	haven_directory *dir = demo_directory();
+	const haven_policy_encompass *e;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256] = "";
+
+	check_flows(p, dir);
+	assert_int_equal(haven_policy_sign(p, f->admin, &buf, &len), HAVEN_OK);
+	assert_int_equal(haven_policy_decode_signed(&q, buf, len,
+	                     f->admin_pk.sign_pk, err, sizeof(err)),
+	    HAVEN_OK);
+	check_flows(q, dir);
+
+	e = haven_policy_encompass_settings(q);
+	assert_int_equal(e->n_secondary, 2);
+	assert_string_equal(e->secondary[0], "deputy");
+	assert_string_equal(e->secondary[1], "la-education");
+	assert_int_equal(e->n_holiday_duty, 1);
+	assert_string_equal(e->holiday_duty[0].calendar, "la.cambs");
+	assert_string_equal(e->holiday_duty[0].agency, "la.cambs.eds");
+	assert_non_null(haven_directory_find(dir,
+	    e->holiday_duty[0].agency));
+	assert_int_equal(e->offline_escalation_ms, 1440LL * 60000);
+	assert_int_equal(haven_policy_marac_settings(q)->dash_auto, 17);
+	assert_int_equal(haven_policy_marac_settings(q)->dash_consent, 14);
+	assert_int_equal(haven_policy_marac_settings(q)->meeting_days, 0x15);
+	assert_int_equal(haven_policy_marac_settings(q)->meeting_minute, 600);
+	free(buf);
+	haven_policy_destroy(&q);
+	haven_policy_destroy(&p);
+	haven_directory_destroy(&dir);
+}
+
+/* A role-only query (havenctl policy check without --directory) has no
+ * attrs: the case list is then refused, never allowed by default. */
+static void
+test_deploy_policy_no_attrs(void **state)
+{
+	haven_policy *p = deploy_policy();
+	haven_policy_query q = {"MCO", "HSG", HAVEN_MSG_MARAC_CASE_LIST, MB,
+	    "marac.caselist", NULL, 0, NULL, 0};
+	haven_policy_decision d;
+
+	(void) state;
+	haven_policy_evaluate(p, &q, &d);
+	assert_false(d.allow);
+	assert_string_equal(d.rule, "R14-case-list-isp");
+	q.type = HAVEN_MSG_DAPP_BUNDLE;
+	q.sender_role = "DAPC";
+	q.profile = "dapp.bundle";
+	haven_policy_evaluate(p, &q, &d);
+	assert_false(d.allow);
+	assert_string_equal(d.rule, "R17");
+	haven_policy_destroy(&p);
+}
+
 int
 main(void)
 {
@@ -802,6 +1404,10 @@ main(void)
 		cmocka_unit_test(test_signed_round_trip),
 		cmocka_unit_test(test_signed_refusals),
 		cmocka_unit_test(test_signed_invalid_content),
+		cmocka_unit_test(test_recipient_attrs),
+		cmocka_unit_test(test_signed_invalid_attrs),
+		cmocka_unit_test(test_deploy_policy),
+		cmocka_unit_test(test_deploy_policy_no_attrs),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
