@@ -1,0 +1,344 @@
+/*
+ * tests/unit/marac_tu.h: shared set-up for the MARAC unit tests
+ * (header-only: each tests/unit/test_*.c is its own executable).
+ *
+ * The directory is the demo partnership's (deploy/demo/partnership.sh),
+ * with real libsodium keys and the same attributes (isp=signed,
+ * panel_north/panel_south=member), plus a revoked agency and a police
+ * MARAC chair. The clock is fixed at Monday 2026-11-23 09:00 UTC, three
+ * days after the fixtures' incident. Include after <cmocka.h>.
+ */
+#ifndef HAVEN_TESTS_UNIT_MARAC_TU_H
+#define HAVEN_TESTS_UNIT_MARAC_TU_H
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "haven/calendar.h"
+#include "haven/directory.h"
+#include "haven/envelope.h"
+#include "haven/keys.h"
+#include "haven/marac.h"
+
+#define MFIX HAVEN_SOURCE_DIR "/tests/fixtures/marac/"
+
+static haven_directory *tu_dir;
+static int64_t tu_now;
+
+struct tu_ag {
+	const char *id;
+	const char *role;
+	const char *attrs; /* "k=v k=v" */
+	bool revoked;
+};
+
+static const struct tu_ag tu_agencies[] = {
+	{ "police.cambs", "POL", "isp=signed panel_north=member "
+	  "panel_south=member", false },
+	{ "police.chair", "POL", "isp=signed marac_chair=yes", false },
+	{ "school.urn.110123", "EDU", "local_authority=la.cambs", false },
+	{ "school.urn.110456", "EDU", "local_authority=la.cambs "
+	  "panel_north=member", false },
+	{ "housing.cambs", "HSG", "isp=signed panel_north=member", false },
+	{ "housing.peterborough", "HSG", "isp=signed panel_south=member",
+	  false },
+	{ "idva.cambs", "IDVA", "isp=signed panel_north=member "
+	  "panel_south=member", false },
+	{ "idva.old", "IDVA", "isp=signed", true },
+	{ "marac.cambs", "MCO", "isp=signed", false },
+	{ "gp.riverside", "HLT", "isp=signed", false },
+	{ "probation.cambs", "PRB", "isp=signed panel_north=member "
+	  "panel_south=member", false },
+	{ "das.cambs", "DAS", "isp=signed panel_north=member", false },
+	{ "refuge.cambs", "REF", "", false },
+	{ "dapp.north", "DAPC", "panel_north=member", false },
+	{ "dapp.south", "DAPC", "panel_south=member", false },
+};
+
+static json_t *
+tu_attrs(const char *spec)
+{
+	json_t *o = json_object();
+	char buf[256], *save = NULL;
+
+	(void) snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *kv = strtok_r(buf, " ", &save); kv != NULL;
+	     kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+
+		assert_non_null(eq);
+		*eq = '\0';
+		assert_int_equal(json_object_set_new(o, kv,
+		    json_string(eq + 1)), 0);
+	}
+	return (o);
+}
+
+static json_t *
+tu_agency(const struct tu_ag *a)
+{
+	haven_keys *k = NULL;
+	haven_pubkey pk;
+	char s[65], b[65], c[65];
+
+	assert_int_equal(haven_keys_generate(&k, a->id, 1), HAVEN_OK);
+	haven_keys_public(k, &pk);
+	haven_keys_destroy(&k);
+	for (size_t i = 0; i < HAVEN_KEY_BYTES; i++) {
+		(void) snprintf(s + 2 * i, 3, "%02x", pk.sign_pk[i]);
+		(void) snprintf(b + 2 * i, 3, "%02x", pk.box_pk[i]);
+		(void) snprintf(c + 2 * i, 3, "%02x", pk.curve_pk[i]);
+	}
+	return (json_pack("{s:s, s:s, s:s, s:b, s:[{s:i, s:s, s:s, s:s}], "
+	    "s:o}", "id", a->id, "role", a->role, "name", "Test agency",
+	    "revoked", a->revoked, "keys", "generation", 1, "sign_pk", s,
+	    "box_pk", b, "curve_pk", c, "attrs", tu_attrs(a->attrs)));
+}
+
+static int
+tu_setup(void **state)
+{
+	json_t *list = json_array();
+	json_t *root;
+	char err[256] = "";
+	char *text;
+	haven_err rv;
+
+	(void) state;
+	for (size_t i = 0; i < sizeof(tu_agencies) / sizeof(tu_agencies[0]);
+	     i++) {
+		assert_int_equal(json_array_append_new(list,
+		    tu_agency(&tu_agencies[i])), 0);
+	}
+	root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	assert_non_null(text);
+	rv = haven_directory_from_json(&tu_dir, text, strlen(text), err,
+	    sizeof(err));
+	free(text);
+	if (rv != HAVEN_OK) {
+		fail_msg("directory: %s", err);
+	}
+	assert_int_equal(haven_time_parse("2026-11-23T09:00:00Z", &tu_now),
+	    HAVEN_OK);
+	return (0);
+}
+
+static int
+tu_teardown(void **state)
+{
+	(void) state;
+	haven_directory_destroy(&tu_dir);
+	return (0);
+}
+
+static json_t *
+tu_fixture(const char *name)
+{
+	char path[512];
+	json_error_t je;
+	json_t *j;
+
+	(void) snprintf(path, sizeof(path), "%s%s", MFIX, name);
+	j = json_load_file(path, 0, &je);
+	if (j == NULL) {
+		fail_msg("%s: %s", name, je.text);
+	}
+	return (j);
+}
+
+/* Result of one from_json call, for assertions. */
+struct tu_res {
+	haven_err rv;
+	char field[96];
+	char why[192];
+	haven_marac_msg *m;
+};
+
+static void
+tu_build_json(struct tu_res *r, uint32_t type, const json_t *j,
+    const char *sender, const haven_policy_marac *cfg)
+{
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	assert_non_null(text);
+	memset(r, 0, sizeof(*r));
+	r->rv = haven_marac_from_json(type, text, strlen(text), sender,
+	    tu_dir, cfg, tu_now, &r->m, r->field, sizeof(r->field), r->why,
+	    sizeof(r->why));
+	if (r->rv != HAVEN_OK) {
+		assert_null(r->m);
+	}
+	free(text);
+}
+
+/* Build from a fixture; `edit` (may be NULL) changes it first. */
+static void
+tu_build(struct tu_res *r, uint32_t type, const char *name,
+    const char *sender, void (*edit)(json_t *))
+{
+	json_t *j = tu_fixture(name);
+
+	if (edit != NULL) {
+		edit(j);
+	}
+	tu_build_json(r, type, j, sender, NULL);
+	json_decref(j);
+}
+
+/* Expect a refusal: code, field, reason prefix. */
+static void
+tu_expect(const struct tu_res *r, haven_err rv, const char *field,
+    const char *why_prefix)
+{
+	if (r->rv != rv || strcmp(r->field, field) != 0 ||
+	    strncmp(r->why, why_prefix, strlen(why_prefix)) != 0) {
+		fail_msg("got %s [%s] %s; want %s [%s] %s...",
+		    haven_err_name(r->rv), r->field, r->why, haven_err_name(rv),
+		    field, why_prefix);
+	}
+}
+
+static void
+tu_ok(const struct tu_res *r)
+{
+	if (r->rv != HAVEN_OK) {
+		fail_msg("refused: %s [%s] %s", haven_err_name(r->rv), r->field,
+		    r->why);
+	}
+	assert_non_null(r->m);
+}
+
+static const char *
+tu_tag(const haven_marac_msg *m, const char *key)
+{
+	for (size_t i = 0; i < m->n_tags; i++) {
+		if (strcmp(m->tags[i].key, key) == 0) {
+			return (m->tags[i].value);
+		}
+	}
+	return (NULL);
+}
+
+static void
+tu_tag_is(const haven_marac_msg *m, const char *key, const char *want)
+{
+	const char *v = tu_tag(m, key);
+
+	if (v == NULL || strcmp(v, want) != 0) {
+		fail_msg("tag %s = %s, want %s", key, v != NULL ? v : "(none)",
+		    want);
+	}
+}
+
+/* The header an agent would sign for this message (no crypto needed:
+ * the checks read type, case, basis, purpose, tags, time and profiles;
+ * the first 8 views, as an agent splits at HAVEN_MAX_VIEWS). */
+static void
+tu_header(const haven_marac_msg *m, haven_header *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = HAVEN_PROTOCOL_VERSION;
+	h->type = m->type;
+	h->has_case = true;
+	memset(h->case_pseud, 0xcc, sizeof(h->case_pseud));
+	(void) snprintf(h->legal_basis, sizeof(h->legal_basis), "%s",
+	    m->legal_basis);
+	(void) snprintf(h->purpose, sizeof(h->purpose), "%s", m->purpose);
+	h->n_tags = m->n_tags;
+	memcpy(h->tags, m->tags, sizeof(m->tags[0]) * m->n_tags);
+	h->created_ms = tu_now;
+	h->occurred_ms = m->occurred_ms;
+	h->n_views = m->n_views < HAVEN_MAX_VIEWS ? m->n_views :
+	    HAVEN_MAX_VIEWS;
+	for (size_t i = 0; i < h->n_views; i++) {
+		(void) snprintf(h->views[i].profile,
+		    sizeof(h->views[i].profile), "%s", m->views[i].profile);
+	}
+}
+
+static void
+tu_set_tag(haven_header *h, const char *key, const char *value)
+{
+	for (size_t i = 0; i < h->n_tags; i++) {
+		if (strcmp(h->tags[i].key, key) == 0) {
+			if (value == NULL) {
+				h->tags[i] = h->tags[h->n_tags - 1];
+				h->n_tags--;
+			} else {
+				(void) snprintf(h->tags[i].value,
+				    sizeof(h->tags[i].value), "%s", value);
+			}
+			return;
+		}
+	}
+	assert_non_null(value);
+	(void) snprintf(h->tags[h->n_tags].key, sizeof(h->tags[0].key), "%s",
+	    key);
+	(void) snprintf(h->tags[h->n_tags].value, sizeof(h->tags[0].value),
+	    "%s", value);
+	h->n_tags++;
+}
+
+/* Every view renders, its header passes the broker and every view
+ * verifies against it: the round trip the agents and broker make. */
+static void
+tu_roundtrip(const haven_marac_msg *m)
+{
+	haven_header h;
+	haven_policy_decision d;
+	char why[192];
+
+	for (size_t i = 0; i < m->n_views; i++) {
+		char *js = NULL;
+
+		/* The envelope's rule: each recipient in exactly one view. */
+		for (size_t j = 0; j < i; j++) {
+			for (size_t a = 0; a < m->views[i].n_recipients; a++) {
+				for (size_t b = 0; b < m->views[j].n_recipients;
+				     b++) {
+					assert_string_not_equal(
+					    m->views[i].recipients[a],
+					    m->views[j].recipients[b]);
+				}
+			}
+		}
+		assert_int_equal(haven_marac_payload_to_json(m->type,
+		    m->views[i].profile, m->views[i].payload,
+		    m->views[i].payload_len, &js), HAVEN_OK);
+		assert_non_null(js);
+		free(js);
+	}
+	tu_header(m, &h);
+	if (haven_marac_check_header(NULL, &h, tu_now, &d) != HAVEN_OK) {
+		fail_msg("broker refused: %s %s", d.rule, d.reason);
+	}
+	for (size_t i = 0; i < h.n_views; i++) {
+		if (haven_marac_verify_payload(&h, m->views[i].profile,
+		        m->views[i].payload, m->views[i].payload_len, why,
+		        sizeof(why)) != HAVEN_OK) {
+			fail_msg("view %zu: %s", i, why);
+		}
+	}
+}
+
+/* A view's payload as parsed JSON (caller decrefs). */
+static json_t *
+tu_view_json(const haven_marac_msg *m, size_t i)
+{
+	char *js = NULL;
+	json_t *j;
+
+	assert_int_equal(haven_marac_payload_to_json(m->type,
+	    m->views[i].profile, m->views[i].payload, m->views[i].payload_len,
+	    &js), HAVEN_OK);
+	j = json_loads(js, 0, NULL);
+	free(js);
+	assert_non_null(j);
+	return (j);
+}
+
+#endif /* HAVEN_TESTS_UNIT_MARAC_TU_H */
