@@ -8,6 +8,10 @@
  *           resend pass does not unseal the whole outbox)
  *   meta    "seq" -> be64 next sequence number; "dirver" -> be64 highest
  *           directory version accepted; "keycheck" -> sealed empty record
+ *   cases   case pseudonym (32 bytes) -> sealed case record (the MARAC
+ *           coordinator's case index, agents/cases.h; opaque here)
+ *   caseseen msg id -> "" for inbox messages already folded into the
+ *           case index (so indexing is idempotent)
  *
  * Every record is sealed with XChaCha20-Poly1305 under the agency's store
  * key (haven_keys_store_key), a fresh random nonce per write, and associated
@@ -151,6 +155,43 @@ HAVEN_NODISCARD haven_err haven__agt_store_outbox_settle(haven__agent_store *st,
 HAVEN_NODISCARD haven_err haven__agt_store_outbox_pending(
     haven__agent_store *st,
     uint8_t (*ids)[HAVEN_MSGID_BYTES], size_t max, size_t *n);
+
+/* ---- case index (MARAC coordinator; agents/cases.h) ----
+ * Values are sealed like inbox records, with associated data binding the
+ * table and the full 32-byte pseudonym key, so a case record cannot be
+ * moved to another case or table unnoticed. Keys are pseudonyms (no
+ * personal data); the values hold pseudonyms, times and states. */
+
+#define HAVEN__CASE_KEY_BYTES HAVEN_HASH_BYTES
+#define HAVEN__CASE_REC_MAX 4096u
+
+/** Called per case by haven__agt_store_case_each. `plain` is NULL when
+ * the record failed to open (`rv` says why). Return false to stop. */
+typedef bool (*haven__case_fn)(void *ctx,
+    const uint8_t key[HAVEN__CASE_KEY_BYTES], const uint8_t *plain,
+    size_t len, haven_err rv);
+
+/** Read the case record `key` (*plain malloc'd: wipe and free).
+ * @return HAVEN_OK, HAVEN_ENOTFOUND, HAVEN_ECORRUPT, HAVEN_EIO. */
+HAVEN_NODISCARD haven_err haven__agt_store_case_get(haven__agent_store *st,
+    const uint8_t key[HAVEN__CASE_KEY_BYTES], uint8_t **plain, size_t *len);
+
+/**
+ * In one fsync'd transaction: write case record `key` (when `plain` is
+ * not NULL; <= HAVEN__CASE_REC_MAX bytes) and mark inbox message `msg_id`
+ * as indexed (when not NULL).
+ */
+HAVEN_NODISCARD haven_err haven__agt_store_case_put(haven__agent_store *st,
+    const uint8_t *msg_id, const uint8_t key[HAVEN__CASE_KEY_BYTES],
+    const uint8_t *plain, size_t len);
+
+/** True in *seen if inbox message `msg_id` is already indexed. */
+HAVEN_NODISCARD haven_err haven__agt_store_case_seen(haven__agent_store *st,
+    const uint8_t msg_id[HAVEN_MSGID_BYTES], bool *seen);
+
+/** Visit every case record in key order (read-only transaction). */
+HAVEN_NODISCARD haven_err haven__agt_store_case_each(haven__agent_store *st,
+    haven__case_fn fn, void *ctx);
 
 void haven__agt_inbox_rec_release(haven__inbox_rec *rec);
 void haven__agt_outbox_rec_release(haven__outbox_rec *rec);

@@ -21,6 +21,7 @@ static const struct {
 	{ "--role", offsetof(haven__args, role) },
 	{ "--case", offsetof(haven__args, case_id) },
 	{ "--out", offsetof(haven__args, out) },
+	{ "--meeting", offsetof(haven__args, meeting) },
 };
 
 /* 1 if handled, 0 if not a value option, -1 on error. */

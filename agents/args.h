@@ -21,6 +21,7 @@ typedef struct haven__args {
 	const char *role;
 	const char *case_id; /* --case CASE: a MARAC/panel case reference */
 	const char *out;     /* --out DIR */
+	const char *meeting; /* --meeting YYYY-MM-DD: a MARAC meeting date */
 	const char *pos[HAVEN__ARGS_POS_MAX];
 	size_t n_pos;
 } haven__args;

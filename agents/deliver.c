@@ -18,8 +18,15 @@
  *    neither stored nor acked (HAVEN-AGT-UNKNOWNKEY) and the broker keeps
  *    it until our directory is updated, instead of it being lost;
  *  - the content must agree with the signed header and with us: an M1's
- *    children are our pupils, an M2's our local authority's, an M3 is about
- *    the message its header replies to (payload.h).
+ *    children are our pupils (or we are the holiday duty contact of a
+ *    holiday-time M1), an M2's our local authority's, an M3 is about the
+ *    message its header replies to and names the role its header tags, an
+ *    escalation has the shape its signed sender may send (payload.h);
+ *  - the header's incident time must be the content's, and an M1's
+ *    deadline no later than the school's next school day computed from
+ *    our own directory's calendar (reason=deadline / occurred /
+ *    holiday-duty / reader-role in HAVEN-AGT-BADSIG): the broker checks
+ *    the deadline against the header alone, only we can see the content.
  * Decrypted payloads are wiped; only the envelope as delivered is stored.
  */
 #include <signal.h>
@@ -50,8 +57,8 @@ open_and_check(haven__agent *a, const haven_envelope *env)
 	    HAVEN_OK) {
 		return ("open");
 	}
-	if (haven__agt_payload_check(&env->hdr, a->cfg.agency, payload,
-	    plen) != HAVEN_OK) {
+	if (haven__agt_payload_verify(&env->hdr, a->cfg.agency, a->dir,
+	    payload, plen, &why) != HAVEN_OK && why == NULL) {
 		why = "content";
 	}
 	haven__agt_free_wiped(payload, plen);

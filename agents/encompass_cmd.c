@@ -8,6 +8,19 @@
  * children), write them all to the outbox in one fsync'd transaction, and
  * only then submit and wait for the broker's signed receipts.
  *
+ * Deadlines: every M1 header carries the incident time (occurred_ms) and
+ * the deadline, the start of the school's next school day after the
+ * incident, from the school's calendar in the signed directory
+ * (haven_directory_calendar: terms, INSET days, bank holidays, start of
+ * day). The broker recomputes it from its own copy and refuses a later
+ * one (R5-deadline); the school agent checks it against the content.
+ * An incident with a holiday of the school's calendar before its next
+ * school day (on a holiday, or after school on the last day of a term)
+ * also goes, in the same view of the same message, to the holiday duty
+ * contact the signed policy
+ * names for the school's calendar area (header tag holiday=yes); without a
+ * policy there is none.
+ *
  * Output never carries names: children are reported by their index in the
  * input. The incident is wiped from memory before exit.
  */
@@ -20,8 +33,10 @@
 #include "haven/calendar.h"
 #include "haven/encompass.h"
 #include "haven/envelope.h"
+#include "haven/policy.h"
 #include "haven/pseudonym.h"
 #include "agent_session.h"
+#include "payload.h"
 #include "util.h"
 
 #define LEGAL_BASIS "DAA2021-S49A"
@@ -30,6 +45,7 @@
 typedef struct built {
 	uint32_t type;
 	int64_t deadline_ms;
+	char duty[HAVEN_ID_MAX]; /* holiday duty contact copied; "" if none */
 	uint8_t *env;
 	size_t env_len;
 } built;
@@ -132,28 +148,106 @@ load_pseudonym_key(submit *s)
 	return (0);
 }
 
-/* The school's start of day from its directory attrs ("HH:MM"). */
-static void
-school_calendar(const haven__agent *a, const char *school,
-    haven_calendar *cal)
+/* The calendar area a school follows: its "calendar" attr, else its
+ * "local_authority" attr (as haven_directory_calendar resolves it). */
+static const char *
+school_area(const haven_agency *ag)
+{
+	const char *area = haven_agency_attr(ag, "calendar");
+
+	return (area != NULL ? area : haven_agency_attr(ag, "local_authority"));
+}
+
+/* The policy's holiday duty agency for `area`, or NULL. */
+static const char *
+duty_for_area(const haven__agent *a, const char *area)
+{
+	const haven_policy_encompass *pe;
+
+	if (a->policy == NULL || area == NULL ||
+	    (pe = haven_policy_encompass_settings(a->policy)) == NULL) {
+		return (NULL);
+	}
+	for (size_t i = 0; i < pe->n_holiday_duty &&
+	    i < HAVEN_POLICY_DUTY_MAX; i++) {
+		if (strcmp(pe->holiday_duty[i].calendar, area) == 0) {
+			return (pe->holiday_duty[i].agency);
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * The holiday duty contact to copy an incident at `occurred_ms` to, or
+ * NULL: only with a holiday of the school's calendar between the incident
+ * and the school's next school day (so also on the evening of the last
+ * day of a term; haven__agt_holiday_ahead), only if the policy
+ * names one for its area, and only one our directory lists, active and
+ * not the school itself. A duty contact we cannot send to is logged and
+ * skipped: the school's own notification must never wait for it.
+ */
+static const char *
+holiday_duty(const haven__agent *a, const char *school,
+    const haven_calendar *cal, int64_t occurred_ms)
 {
 	const haven_agency *ag = haven_directory_find(a->dir, school);
-	const char *v = ag != NULL ? haven_agency_attr(ag, "start_of_day") :
-	    NULL;
-	unsigned h, m;
-	char extra;
+	const haven_agency *d;
+	const char *duty;
 
-	haven_calendar_init(cal);
-	if (v != NULL && sscanf(v, "%2u:%2u%c", &h, &m, &extra) == 2 &&
-	    h < 24 && m < 60) {
-		cal->start_minute = (int) (h * 60 + m);
+	if (ag == NULL || !haven__agt_holiday_ahead(cal, occurred_ms) ||
+	    (duty = duty_for_area(a, school_area(ag))) == NULL) {
+		return (NULL);
 	}
+	d = haven_directory_find(a->dir, duty);
+	if (d == NULL || d->revoked || strcmp(duty, school) == 0) {
+		haven__agt_log("HAVEN-AGT-NODUTY", "school=%s duty=%s: not an "
+		    "active agency of the directory; not copied", school,
+		    duty);
+		return (NULL);
+	}
+	return (d->id);
+}
+
+static void
+add_tag(haven_header *hdr, const char *key, const char *value)
+{
+	haven_tag *t = &hdr->tags[hdr->n_tags++];
+
+	(void) snprintf(t->key, HAVEN_CODE_MAX, "%s", key);
+	(void) snprintf(t->value, HAVEN_TAGVAL_MAX, "%s", value);
+}
+
+/* M1: the deadline from the school's calendar; a holiday duty copy. */
+static haven_err
+setting_deadline(submit *s, size_t i, haven_header *hdr)
+{
+	const char *school = s->items[i].recipient;
+	haven_calendar cal;
+	const char *duty;
+	haven_err rv;
+
+	rv = haven_directory_calendar(s->a->dir, school, &cal);
+	if (rv == HAVEN_OK) {
+		rv = haven_calendar_next_school_day(&cal, s->inc->occurred_ms,
+		    &hdr->deadline_ms);
+	}
+	if (rv != HAVEN_OK) {
+		return (rv);
+	}
+	duty = holiday_duty(s->a, school, &cal, s->inc->occurred_ms);
+	if (duty != NULL) {
+		(void) snprintf(hdr->recipients[1], HAVEN_ID_MAX, "%s", duty);
+		(void) snprintf(s->msgs[i].duty, HAVEN_ID_MAX, "%s", duty);
+		hdr->n_recipients = 2;
+		add_tag(hdr, "holiday", "yes");
+	}
+	return (HAVEN_OK);
 }
 
 static haven_err
-fill_header(submit *s, const haven_oe_item *it, uint64_t seq,
-    haven_header *hdr)
+fill_header(submit *s, size_t i, uint64_t seq, haven_header *hdr)
 {
+	const haven_oe_item *it = &s->items[i];
 	const haven_oe_child *c;
 	haven_err rv = HAVEN_OK;
 
@@ -167,28 +261,20 @@ fill_header(submit *s, const haven_oe_item *it, uint64_t seq,
 	}
 	hdr->has_case = true;
 	haven_pseudonym_case(hdr->case_pseud, s->pk, s->inc->police_ref);
-	for (size_t i = 0; i < it->n_children; i++) {
-		c = &s->inc->children[it->child_idx[i]];
-		haven_pseudonym_person(hdr->subject_pseuds[i], s->pk, c->name,
+	for (size_t k = 0; k < it->n_children; k++) {
+		c = &s->inc->children[it->child_idx[k]];
+		haven_pseudonym_person(hdr->subject_pseuds[k], s->pk, c->name,
 		    c->dob);
 	}
 	hdr->n_subjects = it->n_children;
 	(void) snprintf(hdr->legal_basis, HAVEN_CODE_MAX, "%s", LEGAL_BASIS);
 	(void) snprintf(hdr->purpose, HAVEN_CODE_MAX, "%s", PURPOSE);
 	hdr->created_ms = haven__now_ms();
+	hdr->occurred_ms = s->inc->occurred_ms;
 	if (it->kind == HAVEN_OE_NOTIFY_SETTING) {
-		haven_calendar cal;
-
-		school_calendar(s->a, it->recipient, &cal);
-		rv = haven_calendar_next_school_day(&cal, s->inc->occurred_ms,
-		    &hdr->deadline_ms);
-	}
-	if (rv == HAVEN_OK && it->kind == HAVEN_OE_ESCALATE) {
-		hdr->n_tags = 1;
-		(void) snprintf(hdr->tags[0].key, HAVEN_CODE_MAX, "%s",
-		    "escalation");
-		(void) snprintf(hdr->tags[0].value, HAVEN_TAGVAL_MAX, "%s",
-		    it->reason);
+		rv = setting_deadline(s, i, hdr);
+	} else if (it->kind == HAVEN_OE_ESCALATE) {
+		add_tag(hdr, "escalation", it->reason);
 	}
 	return (rv);
 }
@@ -197,7 +283,7 @@ static int
 build_one(submit *s, size_t i, uint64_t seq)
 {
 	const haven_oe_item *it = &s->items[i];
-	const char *rcpt[1] = { it->recipient };
+	const char *rcpt[2] = { it->recipient, s->msgs[i].duty };
 	haven_view_in view;
 	haven_header hdr;
 	uint8_t *payload = NULL;
@@ -205,12 +291,16 @@ build_one(submit *s, size_t i, uint64_t seq)
 	char err[256] = "";
 	haven_err rv;
 
-	if ((rv = fill_header(s, it, seq, &hdr)) == HAVEN_OK &&
-	    (rv = haven_oe_payload_encode(s->inc, it, &payload, &plen)) ==
-	        HAVEN_OK) {
+	if ((rv = fill_header(s, i, seq, &hdr)) != HAVEN_OK) {
+		return (haven__agt_out_fail(&s->a->out, rv, 1, "deadline",
+		    NULL, "cannot compute the deadline for %s from the "
+		    "directory's calendar", it->recipient));
+	}
+	if ((rv = haven_oe_payload_encode(s->inc, it, &payload, &plen)) ==
+	    HAVEN_OK) {
 		view.profile = kinds[kind_index(it->kind)].profile;
 		view.recipients = rcpt;
-		view.n_recipients = 1;
+		view.n_recipients = hdr.n_recipients; /* the school, a duty */
 		view.payload = payload;
 		view.payload_len = plen;
 		rv = haven_envelope_seal(&hdr, false, &view, 1, s->a->keys,
@@ -277,6 +367,23 @@ children_json(const haven_oe_item *it)
 	return (arr);
 }
 
+/* What to do about a refusal whose rule this agent can explain. */
+static const char *
+reject_hint(const haven_reject *j)
+{
+	if (strncmp(j->rule, "R5-deadline", 11) == 0) {
+		return ("the broker computes an earlier deadline from its "
+		    "directory: this agent's directory is older or differs; "
+		    "update it and submit the incident again");
+	}
+	if (strstr(j->reason, "holiday") != NULL) {
+		return ("the broker does not see a holiday for this school: "
+		    "update this agent's directory and policy and submit the "
+		    "incident again");
+	}
+	return (NULL);
+}
+
 /* RECEIPTED is only ever set for a receipt whose broker signature and
  * envelope hash were checked (send.c), hence signature_verified. */
 static json_t *
@@ -294,10 +401,13 @@ result_json(const haven__wait *w)
 		    "signature_verified", 1));
 	}
 	if (w->state == HAVEN__W_REJECTED) {
-		return (json_pack("{s:s, s:{s:s, s:s, s:s}}", "status",
+		const char *hint = reject_hint(&w->reject);
+
+		return (json_pack("{s:s, s:{s:s, s:s, s:s, s:o}}", "status",
 		    "rejected", "reject", "code",
 		    haven_err_name((haven_err) w->reject.code), "rule",
-		    w->reject.rule, "reason", w->reject.reason));
+		    w->reject.rule, "reason", w->reject.reason, "hint",
+		    hint != NULL ? json_string(hint) : json_null()));
 	}
 	return (json_pack("{s:s}", "status", "pending"));
 }
@@ -309,11 +419,14 @@ message_json(const submit *s, size_t i)
 	char hex[33];
 	json_t *o, *r;
 
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "msg_id",
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o}", "msg_id",
 	    haven__agt_idhex(hex, s->waits[i].msg_id), "type",
 	    haven_msg_type_name(s->msgs[i].type), "recipient", it->recipient,
 	    "children", children_json(it), "deadline",
-	    haven__agt_json_time(s->msgs[i].deadline_ms), "reason",
+	    haven__agt_json_time(s->msgs[i].deadline_ms), "deadline_ms",
+	    (json_int_t) s->msgs[i].deadline_ms, "holiday_duty",
+	    s->msgs[i].duty[0] != '\0' ? json_string(s->msgs[i].duty) :
+	    json_null(), "reason",
 	    it->kind == HAVEN_OE_ESCALATE ? json_string(it->reason) :
 	    json_null());
 	if (o != NULL && (r = result_json(&s->waits[i])) != NULL) {
@@ -348,8 +461,15 @@ print_text_row(const submit *s, size_t i)
 		(void) printf("REJECTED %s rule=%s: %s\n",
 		    haven_err_name((haven_err) w->reject.code),
 		    w->reject.rule[0] ? w->reject.rule : "-", w->reject.reason);
+		if (reject_hint(&w->reject) != NULL) {
+			(void) printf("    %s\n", reject_hint(&w->reject));
+		}
 	} else {
 		(void) printf("PENDING (no receipt yet: not sent)\n");
+	}
+	if (s->msgs[i].duty[0] != '\0') {
+		(void) printf("    holiday: the same message also goes to the "
+		    "holiday duty contact %s\n", s->msgs[i].duty);
 	}
 }
 

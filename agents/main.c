@@ -33,6 +33,10 @@ static const cmd cmds[] = {
 	    "EHE officer (M2) and, for a child whose setting is unknown, not a\n"
 	    "school or revoked, an escalation to the SPOC (M4). Everything is\n"
 	    "written to the outbox before anything is sent.\n"
+	    "Each M1 carries the incident time and its deadline: the start of\n"
+	    "the school's next school day (its calendar in the directory); the\n"
+	    "broker refuses a later one (R5-deadline). An incident on a school\n"
+	    "holiday also goes to the policy's holiday duty contact.\n"
 	    "Prints one entry per message: id, type, recipient, children (by\n"
 	    "index in the incident, never names), deadline, and the broker's\n"
 	    "signed receipt (audit_seq, accepted), REJECTED, or PENDING (not\n"
@@ -49,20 +53,105 @@ static const cmd cmds[] = {
 	    "broker is silent or restarts, until SIGTERM or SIGINT (exit 0)." },
 	{ "inbox", NULL, 0, false, haven__agt_cmd_inbox, "inbox",
 	    "List the inbox: id, type, sender, received, deadline, read or\n"
-	    "UNREAD, and UNVERIFIED for a message that failed verification." },
+	    "UNREAD, and UNVERIFIED for a message that failed verification.\n"
+	    "An escalation from the broker also shows its reason, the\n"
+	    "notification it is about, the school and deadline, and whether\n"
+	    "a later reading CLOSED it (when, by which role) or it is OPEN." },
 	{ "show", NULL, 1, false, haven__agt_cmd_show, "show MSGID",
 	    "Show one message's decrypted content and its provenance: sender\n"
 	    "and key generation, signature verified (now and on receipt), the\n"
-	    "broker receipt (audit_seq, accepted, signature verified).\n"
+	    "broker receipt (audit_seq, accepted, signature verified), the\n"
+	    "incident time, deadline and header tags.\n"
 	    "An unverified message's content is never shown (exit 1).\n"
 	    "Exit 2 for an id not in the inbox." },
 	{ "read", NULL, 1, true, haven__agt_cmd_read,
 	    "read MSGID --reader STAFFREF --role DSL|DDSL|EHE-OFFICER",
 	    "Record that a member of staff opened a notification and send the\n"
-	    "read receipt (M3) to the sender, through the outbox.\n"
-	    "STAFFREF is a staff reference (letters, digits, '.', '_', '-'),\n"
-	    "never a name. Exit 2 if already read, unverified or unknown;\n"
+	    "read receipt (M3) to the sender, through the outbox. Only this\n"
+	    "command sends it: receiving a notification never does.\n"
+	    "Both options are required. STAFFREF is a staff reference\n"
+	    "(letters, digits, '.', '_', '-'), never a name; it stays in the\n"
+	    "encrypted receipt. ROLE (DSL, DDSL = deputy DSL, EHE-OFFICER) is\n"
+	    "also in the receipt's header, for the broker's audit. A holiday\n"
+	    "duty copy is marked read without a receipt.\n"
+	    "Exit 2 if already read, unverified, unknown or not ours;\n"
 	    "exit codes for the receipt as for 'encompass submit'." },
+	{ "bundle", NULL, 0, false, haven__agt_cmd_bundle,
+	    "bundle --case CASE --out DIR",
+	    "The chair's case bundle, from this agency's own inbox (the broker\n"
+	    "is not asked): every message about case reference CASE, re-verified\n"
+	    "now (sender signature, broker receipt, content against its signed\n"
+	    "header), written to DIR/bundle.json (items with provenance) and\n"
+	    "DIR/bundle.html (printable), mode 0600, DIR created 0700.\n"
+	    "A message that does not verify is listed under 'left out' with the\n"
+	    "reason, never included. An existing bundle is never overwritten.\n"
+	    "Exit 0 written (even with items left out), 2 bad arguments, an\n"
+	    "existing bundle or no message about the case, 1 otherwise." },
+	/* MARAC and perpetrator panel (agents/marac_cmd.c, dapp_cmd.c,
+	 * cases.c; docs/marac-workflow.md) */
+	{ "marac", "refer", 1, false, haven__agt_cmd_marac_refer,
+	    "marac refer REFERRAL.json",
+	    "Send a MARAC referral (M5) to the IDVA service and the MARAC\n"
+	    "coordinator, with its M6 record (information shared without\n"
+	    "consent) when consent is not given. The partnership's criteria\n"
+	    "(signed policy) are checked first: R9 DASH at or over the\n"
+	    "threshold, R10 14-16 needs consent, R11 professional judgement\n"
+	    "with a rationale, M6 when consent = no, incident age. A refusal\n"
+	    "names the rule (exit 2). Written to the outbox before sending;\n"
+	    "receipts, REJECTED or PENDING as for 'encompass submit'." },
+	{ "marac", "consent", 1, false, haven__agt_cmd_marac_consent,
+	    "marac consent DECISION.json",
+	    "Record a consent decision (given, refused, withdrawn) for a case\n"
+	    "with the coordinator and the IDVA service. After a withdrawal the\n"
+	    "broker refuses consent-based sharing for the case; sharing with an\n"
+	    "M6 record stays possible. Exit codes as for 'marac refer'." },
+	{ "marac", "research", 1, false, haven__agt_cmd_marac_research,
+	    "marac research RETURN.json",
+	    "Send a research return (M8) to the coordinator/chair only (R15;\n"
+	    "health returns need the Caldicott attestation). Never forwarded.\n"
+	    "Exit codes as for 'marac refer'." },
+	{ "marac", "plan", 1, false, haven__agt_cmd_marac_plan,
+	    "marac plan PLAN.json",
+	    "Publish a MARAC action plan (M9): one view per owning agency with\n"
+	    "that agency's actions only; a school gets education actions only\n"
+	    "(R8). Sent in envelopes of at most 8 views. Exit codes as for\n"
+	    "'marac refer'." },
+	{ "marac", "update", 1, false, haven__agt_cmd_marac_update,
+	    "marac update UPDATE.json",
+	    "Send an action update (M10) to the coordinator or panel chairs.\n"
+	    "Exit codes as for 'marac refer'." },
+	{ "marac", "flag", 1, false, haven__agt_cmd_marac_flag,
+	    "marac flag FLAG.json",
+	    "Flag a repeat incident (M11) to the coordinator. Exit codes as\n"
+	    "for 'marac refer'." },
+	{ "marac", "cases", 0, false, haven__agt_cmd_marac_cases,
+	    "marac cases [--meeting YYYY-MM-DD]",
+	    "Coordinator: bring the case index up to date from the inbox\n"
+	    "(referrals, consent decisions, repeat flags), then list the cases:\n"
+	    "case pseudonym, received, the meeting it is listed for, REPEAT\n"
+	    "(R12: same victim and perpetrator within repeat_days, or an M11),\n"
+	    "consent, referrer. No personal data. --meeting lists one meeting." },
+	{ "marac", "caselist", 0, false, haven__agt_cmd_marac_caselist,
+	    "marac caselist --meeting YYYY-MM-DD",
+	    "Coordinator: send one case list (M7) per case listed for that\n"
+	    "meeting to every agency that signed the information-sharing\n"
+	    "agreement (R14), built from the stored referral: names, dates of\n"
+	    "birth, addresses, repeat flag; never DASH or narrative. A case\n"
+	    "already sent for that meeting is skipped. Exit 0 all receipted,\n"
+	    "2 refused, 1 otherwise." },
+	{ "dapp", "refer", 1, false, haven__agt_cmd_dapp_refer,
+	    "dapp refer REFERRAL.json",
+	    "Refer a perpetrator to the panel of their area (M12). Refused\n"
+	    "(R16) when open to MAPPA or without MARAC history. Exit codes as\n"
+	    "for 'marac refer'." },
+	{ "dapp", "bundle", 1, false, haven__agt_cmd_dapp_bundle,
+	    "dapp bundle BUNDLE.json",
+	    "Panel co-chairs: send a case bundle (M13) to the members of that\n"
+	    "area's panel only (R17). Exit codes as for 'marac refer'." },
+	{ "dapp", "plan", 1, false, haven__agt_cmd_dapp_plan,
+	    "dapp plan PLAN.json",
+	    "Panel co-chairs: send the panel's action plan (M14) to that\n"
+	    "area's panel members (R17). Exit codes as for 'marac refer'." },
 };
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -180,6 +269,12 @@ main(int argc, char **argv)
 		    NULL,
 		    "unknown command"));
 	}
-	o.cmd = c->sub != NULL ? "encompass submit" : c->name;
+	o.cmd = c->name;
+	if (c->sub != NULL) {
+		static char full[48];
+
+		(void) snprintf(full, sizeof(full), "%s %s", c->name, c->sub);
+		o.cmd = full;
+	}
 	return (run_cmd(c, &args, &o));
 }

@@ -2,7 +2,8 @@
  * agents/payload.h: message payloads the agent understands.
  *
  * OE_NOTIFICATION, OE_EHE_NOTIFICATION and OE_ESCALATION payloads go
- * through libhaven's encompass codec; the M3 read receipt (ReadReceipt in
+ * through libhaven's encompass codec (a broker's escalation through
+ * haven_oe_escalation_decode); the M3 read receipt (ReadReceipt in
  * proto/haven.proto) is encoded and decoded here. Decoded personal data is
  * kept in heap buffers that are wiped before they are freed.
  */
@@ -10,6 +11,7 @@
 #define HAVEN_AGENTS_PAYLOAD_H
 
 #include "haven/common.h"
+#include "haven/directory.h"
 #include "haven/envelope.h"
 #include "agent_store.h"
 
@@ -35,13 +37,42 @@ HAVEN_NODISCARD haven_err haven__agt_rr_encode(const haven__read_receipt *r,
 HAVEN_NODISCARD haven_err haven__agt_rr_decode(const uint8_t *buf, size_t len,
     haven__read_receipt *r);
 
+/** The agency id the broker signs its own messages with. */
+#define HAVEN__BROKER_ID "broker"
+
+/** True for an OE_ESCALATION whose signed sender is the broker (M4 raised
+ * by the deadline monitor); any other OE_ESCALATION is a police R5 one. */
+bool haven__agt_is_broker_escalation(const haven_header *hdr);
+
+/**
+ * True if a holiday of `cal` lies between an incident at `occurred_ms` and
+ * the school's next school day: some London date from the incident's up to
+ * (not including) that school day's is in a holiday
+ * (haven_calendar_in_holiday). An incident on a holiday counts, and so
+ * does one on the evening of the last day of a term (nobody at school sees
+ * it before the next term); a weekend inside a term does not. The broker
+ * applies the same rule to a holiday duty recipient.
+ */
+struct haven_calendar;
+bool haven__agt_holiday_ahead(const struct haven_calendar *cal,
+    int64_t occurred_ms);
+
+/** True for an OE_NOTIFICATION tagged holiday=yes whose school (the first
+ * recipient) is not `me`: our copy as the holiday duty contact. */
+bool haven__agt_is_duty_copy(const haven_header *hdr, const char *me);
+
 /**
  * Check that `payload` decodes as the payload of `hdr`'s type and agrees
  * with the signed header, as received by agency `me`:
  *  - OE_NOTIFICATION: every child's setting is `me` (R3: a school never
- *    holds another setting's pupil, even if a sender mis-addressed it);
+ *    holds another setting's pupil, even if a sender mis-addressed it), or
+ *    the header is tagged holiday=yes, names that setting as its first
+ *    recipient and `me` as its second (the holiday duty contact's copy);
  *  - OE_EHE_NOTIFICATION: every child's local authority is `me` or `me`
  *    without its ".ehe" suffix (R4);
+ *  - OE_ESCALATION: from the broker, a broker escalation
+ *    (haven_oe_escalation_decode); from anyone else a police R5 one (with
+ *    the notification). The other shape is refused either way;
  *  - OE_RECEIPT: the header is a reply and the receipt is about the very
  *    message the header (and so the broker's audit) names.
  * Unknown types pass: the agent cannot judge them.
@@ -51,10 +82,30 @@ HAVEN_NODISCARD haven_err haven__agt_rr_decode(const uint8_t *buf, size_t len,
 HAVEN_NODISCARD haven_err haven__agt_payload_check(const haven_header *hdr,
     const char *me, const uint8_t *payload, size_t len);
 
-/** The payload as a JSON object string (malloc'd) for `show`.
- * HAVEN_EDECODE if it does not decode, HAVEN_ENOTFOUND for a type the
- * agent cannot render. */
-HAVEN_NODISCARD haven_err haven__agt_payload_json(uint32_t type,
+/**
+ * haven__agt_payload_check, then the signed header's facts against the
+ * content and this agent's own signed directory `dir` (NULL: a calendar
+ * of weekends only):
+ *  - OE_NOTIFICATION: 0 < deadline_ms <= the start of the school's next
+ *    school day after the payload's occurred_at (haven_directory_calendar
+ *    of the children's school); header occurred_ms == occurred_at; a
+ *    holiday duty copy only with a holiday ahead (haven__agt_holiday_ahead);
+ *  - OE_EHE_NOTIFICATION, police OE_ESCALATION: occurred_ms == occurred_at;
+ *  - OE_RECEIPT: the header tag reader_role equals the receipt's role.
+ * `*why` gets the first failed check, a stable code for logs: "content",
+ * "deadline", "occurred", "holiday-duty", "reader-role" (NULL on success).
+ * @return HAVEN_OK, or as haven__agt_payload_check, HAVEN_EINVAL for a
+ *   header that disagrees.
+ */
+HAVEN_NODISCARD haven_err haven__agt_payload_verify(const haven_header *hdr,
+    const char *me, const haven_directory *dir, const uint8_t *payload,
+    size_t len, const char **why);
+
+/** The payload of the message `hdr` heads as a JSON object string
+ * (malloc'd) for `show`; a broker escalation through
+ * haven_oe_escalation_to_json. HAVEN_EDECODE if it does not decode,
+ * HAVEN_ENOTFOUND for a type the agent cannot render. */
+HAVEN_NODISCARD haven_err haven__agt_payload_json(const haven_header *hdr,
     const uint8_t *payload, size_t len, char **out);
 
 #endif /* HAVEN_AGENTS_PAYLOAD_H */

@@ -8,7 +8,16 @@
  * submitted and its broker receipt awaited. The receipt carries only the
  * staff reference (never a name: spaces are refused), the role and time;
  * its metadata copies the original's pseudonyms so the broker can audit
- * the READ against the same case.
+ * the READ against the same case, and tags reader_role=<ROLE> so the
+ * broker can audit who (by role) read it and close an escalation; the
+ * staff reference stays inside the encrypted payload.
+ *
+ * This command is the only place an M3 is made: delivery (deliver.c)
+ * stores and acknowledges, and never tells the sender anything, so a
+ * receipt means a named person opened the notification, not that a
+ * machine took it in. A holiday duty contact's copy is marked read here
+ * too but sends no M3: the deadline is the school's, and only the
+ * school's own reading may stop its escalation.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -25,6 +34,7 @@ typedef struct reading {
 	haven__agent *a;
 	uint8_t id[HAVEN_MSGID_BYTES];
 	haven_envelope *orig;
+	const char *role; /* validated: DSL, DDSL or EHE-OFFICER */
 	int64_t read_ms;
 	uint8_t *env; /* the M3 envelope */
 	size_t env_len;
@@ -32,10 +42,11 @@ typedef struct reading {
 } reading;
 
 static bool
-takes_receipt(uint32_t type)
+takes_receipt(const haven_header *hdr, const char *me)
 {
-	return (type == HAVEN_MSG_OE_NOTIFICATION ||
-	    type == HAVEN_MSG_OE_EHE_NOTIFICATION);
+	return ((hdr->type == HAVEN_MSG_OE_NOTIFICATION ||
+	    hdr->type == HAVEN_MSG_OE_EHE_NOTIFICATION) &&
+	    !haven__agt_is_duty_copy(hdr, me));
 }
 
 static void
@@ -58,6 +69,10 @@ m3_header(const reading *r, uint64_t seq, haven_header *hdr)
 	hdr->created_ms = haven__now_ms();
 	hdr->has_reply_to = true;
 	memcpy(hdr->in_reply_to, r->id, HAVEN_MSGID_BYTES);
+	hdr->n_tags = 1;
+	(void) snprintf(hdr->tags[0].key, HAVEN_CODE_MAX, "reader_role");
+	(void) snprintf(hdr->tags[0].value, HAVEN_TAGVAL_MAX, "%s",
+	    r->role);
 }
 
 static haven_err
@@ -123,55 +138,72 @@ load_orig(reading *r)
 		ec = haven__agt_out_fail(&r->a->out, HAVEN_ECORRUPT, 1,
 		    "msg_id",
 		    NULL, "the stored envelope does not decode");
+	} else if (!haven_header_has_recipient(&r->orig->hdr,
+	    r->a->cfg.agency)) {
+		/* verified on receipt implies addressed to us; a store from
+		 * another agency's data_dir must not be read as ours */
+		ec = haven__agt_out_fail(&r->a->out, HAVEN_EINVAL, 2, "msg_id",
+		    NULL, "the message is not addressed to %s",
+		    r->a->cfg.agency);
 	}
 	haven__agt_inbox_rec_release(&rec);
 	return (ec);
+}
+
+static void
+print_text(const reading *r, bool sent, const char *status)
+{
+	const haven__wait *w = &r->wait;
+	char hex[33], at[40];
+
+	(void) printf("%s marked read at %s (%s)\n", haven__agt_idhex(hex,
+	    r->id), haven__agt_timestr(at, sizeof(at), r->read_ms), r->role);
+	if (haven__agt_is_duty_copy(&r->orig->hdr, r->a->cfg.agency)) {
+		(void) printf("holiday duty copy: no read receipt is sent (the "
+		    "deadline is %s's own)\n", r->orig->hdr.recipients[0]);
+	}
+	if (!sent) {
+		return;
+	}
+	(void) printf("read receipt %s to %s: %s", haven__agt_idhex(hex,
+	    w->msg_id), r->orig->hdr.sender, status);
+	if (w->state == HAVEN__W_RECEIPTED) {
+		(void) printf(" audit_seq=%llu",
+		    (unsigned long long) w->receipt.audit_seq);
+	} else if (w->state == HAVEN__W_REJECTED) {
+		(void) printf(" %s rule=%s: %s",
+		    haven_err_name((haven_err) w->reject.code), w->reject.rule,
+		    w->reject.reason);
+	}
+	(void) printf("\n");
 }
 
 static int
 report(const reading *r, bool sent)
 {
 	const haven__wait *w = &r->wait;
-	char hex[33], at[40], ohex[33];
+	char hex[33], ohex[33];
 	const char *status = !sent ? "none" : w->state == HAVEN__W_RECEIPTED ?
 	    "receipted" : w->state == HAVEN__W_REJECTED ? "rejected" :
 	    "pending";
 
 	if (r->a->out.json) {
-		haven__agt_out_json(json_pack("{s:b, s:s, s:s, s:o, s:o, s:s, "
-		    "s:o, "
-		    "s:I, s:o, s:s, s:s}", "ok", !sent ||
+		haven__agt_out_json(json_pack("{s:b, s:s, s:s, s:s, s:o, s:o, "
+		    "s:s, s:o, s:I, s:o, s:s, s:s}", "ok", !sent ||
 		    w->state == HAVEN__W_RECEIPTED, "command", "read", "msg_id",
-		    haven__agt_idhex(ohex, r->id), "read_at",
-		    haven__agt_json_time(r->read_ms), "receipt_msg_id", sent ?
+		    haven__agt_idhex(ohex, r->id), "reader_role", r->role,
+		    "read_at", haven__agt_json_time(r->read_ms),
+		    "receipt_msg_id", sent ?
 		    json_string(haven__agt_idhex(hex, w->msg_id)) : json_null(),
 		    "status", status, "accepted", haven__agt_json_time(
 		    w->state == HAVEN__W_RECEIPTED ? w->receipt.accepted_ms :
-		    0),
-		    "audit_seq", (json_int_t) w->receipt.audit_seq,
+		    0), "audit_seq", (json_int_t) w->receipt.audit_seq,
 		    "reject_code",
 		    w->state == HAVEN__W_REJECTED ? json_string(haven_err_name(
 		    (haven_err) w->reject.code)) : json_null(), "reject_rule",
 		    w->reject.rule, "reject_reason", w->reject.reason));
 	} else {
-		(void) printf("%s marked read at %s\n", haven__agt_idhex(ohex,
-		    r->id),
-		    haven__agt_timestr(at, sizeof(at), r->read_ms));
-		if (sent) {
-			(void) printf("read receipt %s to %s: %s",
-			    haven__agt_idhex(hex, w->msg_id),
-			    r->orig->hdr.sender,
-			    status);
-			if (w->state == HAVEN__W_RECEIPTED) {
-				(void) printf(" audit_seq=%llu",
-				    (unsigned long long) w->receipt.audit_seq);
-			} else if (w->state == HAVEN__W_REJECTED) {
-				(void) printf(" %s rule=%s: %s",
-				    haven_err_name((haven_err) w->reject.code),
-				    w->reject.rule, w->reject.reason);
-			}
-			(void) printf("\n");
-		}
+		print_text(r, sent, status);
 	}
 	if (sent && w->state == HAVEN__W_REJECTED) {
 		return (2);
@@ -183,7 +215,7 @@ static int
 mark_and_send(reading *r, const haven__args *args)
 {
 	haven__outbox_item item = { r->wait.msg_id, r->env, r->env_len };
-	bool m3 = takes_receipt(r->orig->hdr.type);
+	bool m3 = takes_receipt(&r->orig->hdr, r->a->cfg.agency);
 	haven__session sess;
 	haven_err rv;
 
@@ -219,8 +251,8 @@ check_opts(haven__agent *a, const haven__args *args)
 	}
 	if (args->role == NULL || !haven__agt_reader_role_valid(args->role)) {
 		return (haven__agt_out_fail(&a->out, HAVEN_EINVAL, 2, "role",
-		    NULL,
-		    "must be DSL, DDSL or EHE-OFFICER"));
+		    NULL, "--role is required: DSL (designated safeguarding "
+		    "lead), DDSL (deputy DSL) or EHE-OFFICER"));
 	}
 	return (0);
 }
@@ -238,6 +270,7 @@ haven__agt_cmd_read(haven__agent *a, const haven__args *args)
 	if ((ec = check_opts(a, args)) != 0) {
 		return (ec);
 	}
+	r.role = args->role;
 	if (haven__agt_args_msgid(args->pos[1], r.id) != HAVEN_OK) {
 		return (haven__agt_out_fail(&a->out, HAVEN_EINVAL, 2, "msg_id",
 		    NULL,
@@ -245,7 +278,7 @@ haven__agt_cmd_read(haven__agent *a, const haven__args *args)
 	}
 	r.read_ms = haven__now_ms();
 	if ((ec = load_orig(&r)) == 0) {
-		if (takes_receipt(r.orig->hdr.type) &&
+		if (takes_receipt(&r.orig->hdr, a->cfg.agency) &&
 		    (rv = build_m3(&r, args, err, sizeof(err))) != HAVEN_OK) {
 			ec = haven__agt_out_fail(&a->out, rv, 1, "recipient",
 			    NULL,

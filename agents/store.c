@@ -43,6 +43,8 @@ struct haven__agent_store {
 	MDB_dbi outbox;
 	MDB_dbi outpend;
 	MDB_dbi meta;
+	MDB_dbi cases;    /* case index (agents/cases.h) */
+	MDB_dbi caseseen; /* msg ids already indexed */
 	uint8_t *key; /* sodium_malloc'd store key */
 };
 
@@ -213,7 +215,10 @@ open_dbs(haven__agent_store *st)
 	    (rc = mdb_dbi_open(txn, "outbox", MDB_CREATE, &st->outbox)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "outpend", MDB_CREATE, &st->outpend)) !=
 	        0 ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) != 0) {
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "cases", MDB_CREATE, &st->cases)) != 0 ||
+	    (rc = mdb_dbi_open(txn, "caseseen", MDB_CREATE,
+	    &st->caseseen)) != 0) {
 		mdb_txn_abort(txn);
 		return (haven__mdb_err(rc));
 	}
@@ -767,4 +772,206 @@ haven__agt_store_inbox_mark_read(haven__agent_store *st,
 	}
 	rv = mark_txn(st, txn, id, read_ms, reader, role, reply);
 	return (finish(txn, rv));
+}
+
+/* ------------------------------------------------------------ cases */
+
+/*
+ * Case records (agents/cases.h) are sealed as the other records are,
+ * with their own associated data: "haven-agent-case-v1" | table | the
+ * 32-byte pseudonym key | ver | flags (always 0).
+ */
+#define CASE_AD_LABEL "haven-agent-case-v1"
+#define CASE_AD_LEN (sizeof(CASE_AD_LABEL) - 1 + 1 + \
+	HAVEN__CASE_KEY_BYTES + 2)
+#define T_CASE 'c'
+
+static void
+case_ad(uint8_t ad[CASE_AD_LEN], const uint8_t *key)
+{
+	size_t o = sizeof(CASE_AD_LABEL) - 1;
+
+	memcpy(ad, CASE_AD_LABEL, o);
+	ad[o++] = T_CASE;
+	memcpy(ad + o, key, HAVEN__CASE_KEY_BYTES);
+	o += HAVEN__CASE_KEY_BYTES;
+	ad[o++] = SEAL_VER;
+	ad[o] = 0;
+}
+
+static haven_err
+case_seal(const haven__agent_store *st, const uint8_t *key,
+    const uint8_t *plain, size_t plen, uint8_t **out, size_t *olen)
+{
+	uint8_t ad[CASE_AD_LEN];
+	unsigned long long clen = 0;
+	uint8_t *buf;
+
+	if (plen > HAVEN__CASE_REC_MAX) {
+		return (HAVEN_EMSGSIZE);
+	}
+	if ((buf = malloc(HDR_LEN + plen + TAG_LEN)) == NULL) {
+		return (HAVEN_ENOMEM);
+	}
+	buf[0] = SEAL_VER;
+	buf[1] = 0;
+	randombytes_buf(buf + 2, NONCE_LEN);
+	case_ad(ad, key);
+	(void) crypto_aead_xchacha20poly1305_ietf_encrypt(buf + HDR_LEN, &clen,
+	    plain, plen, ad, sizeof(ad), NULL, buf + 2, st->key);
+	*out = buf;
+	*olen = HDR_LEN + (size_t) clen;
+	return (HAVEN_OK);
+}
+
+static haven_err
+case_unseal(const haven__agent_store *st, const uint8_t *key,
+    const MDB_val *v, uint8_t **plain, size_t *plen)
+{
+	const uint8_t *b = v->mv_data;
+	unsigned long long n = 0;
+	uint8_t ad[CASE_AD_LEN];
+	uint8_t *buf;
+
+	if (v->mv_size < HDR_LEN + TAG_LEN ||
+	    v->mv_size > HDR_LEN + TAG_LEN + HAVEN__CASE_REC_MAX ||
+	    b[0] != SEAL_VER || b[1] != 0) {
+		return (HAVEN_ECORRUPT);
+	}
+	if ((buf = malloc(v->mv_size - HDR_LEN - TAG_LEN + 1)) == NULL) {
+		return (HAVEN_ENOMEM);
+	}
+	case_ad(ad, key);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, &n, NULL,
+	    b + HDR_LEN, v->mv_size - HDR_LEN, ad, sizeof(ad), b + 2,
+	    st->key) != 0) {
+		free(buf);
+		return (HAVEN_ECORRUPT);
+	}
+	*plain = buf;
+	*plen = (size_t) n;
+	return (HAVEN_OK);
+}
+
+haven_err
+haven__agt_store_case_get(haven__agent_store *st,
+    const uint8_t key[HAVEN__CASE_KEY_BYTES], uint8_t **plain, size_t *len)
+{
+	MDB_val k = { HAVEN__CASE_KEY_BYTES, (void *) key };
+	MDB_val v;
+	MDB_txn *txn;
+	haven_err rv;
+	int rc;
+
+	*plain = NULL;
+	*len = 0;
+	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
+		return (rv);
+	}
+	if ((rc = mdb_get(txn, st->cases, &k, &v)) != 0) {
+		rv = haven__mdb_err(rc);
+	} else {
+		rv = case_unseal(st, key, &v, plain, len);
+	}
+	mdb_txn_abort(txn);
+	return (rv);
+}
+
+static haven_err
+case_put_txn(haven__agent_store *st, MDB_txn *txn, const uint8_t *msg_id,
+    const uint8_t *key, const uint8_t *plain, size_t len)
+{
+	MDB_val k = { HAVEN__CASE_KEY_BYTES, (void *) key };
+	MDB_val mk = { HAVEN_MSGID_BYTES, (void *) msg_id };
+	MDB_val v, empty = { 0, (void *) "" };
+	uint8_t *sealed = NULL;
+	size_t slen = 0;
+	haven_err rv = HAVEN_OK;
+	int rc = 0;
+
+	if (plain != NULL) {
+		if ((rv = case_seal(st, key, plain, len, &sealed, &slen)) !=
+		    HAVEN_OK) {
+			return (rv);
+		}
+		v.mv_size = slen;
+		v.mv_data = sealed;
+		rc = mdb_put(txn, st->cases, &k, &v, 0);
+		free(sealed);
+	}
+	if (rc == 0 && msg_id != NULL) {
+		rc = mdb_put(txn, st->caseseen, &mk, &empty, 0);
+	}
+	return (rc == 0 ? rv : haven__mdb_err(rc));
+}
+
+haven_err
+haven__agt_store_case_put(haven__agent_store *st, const uint8_t *msg_id,
+    const uint8_t key[HAVEN__CASE_KEY_BYTES], const uint8_t *plain,
+    size_t len)
+{
+	MDB_txn *txn;
+	haven_err rv;
+
+	if ((rv = wbegin(st, &txn, 0)) != HAVEN_OK) {
+		return (rv);
+	}
+	rv = case_put_txn(st, txn, msg_id, key, plain, len);
+	return (finish(txn, rv));
+}
+
+haven_err
+haven__agt_store_case_seen(haven__agent_store *st,
+    const uint8_t msg_id[HAVEN_MSGID_BYTES], bool *seen)
+{
+	MDB_val k = { HAVEN_MSGID_BYTES, (void *) msg_id };
+	MDB_val v;
+	MDB_txn *txn;
+	haven_err rv;
+	int rc;
+
+	*seen = false;
+	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
+		return (rv);
+	}
+	rc = mdb_get(txn, st->caseseen, &k, &v);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND) {
+		return (HAVEN_OK);
+	}
+	*seen = rc == 0;
+	return (rc == 0 ? HAVEN_OK : haven__mdb_err(rc));
+}
+
+haven_err
+haven__agt_store_case_each(haven__agent_store *st, haven__case_fn fn,
+    void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	haven_err rv;
+	int rc;
+
+	if ((rv = scan_begin(st, st->cases, &txn, &cur)) != HAVEN_OK) {
+		return (rv);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint8_t *plain = NULL;
+		size_t plen = 0;
+		haven_err r;
+		bool go;
+
+		if (k.mv_size != HAVEN__CASE_KEY_BYTES) {
+			continue;
+		}
+		r = case_unseal(st, k.mv_data, &v, &plain, &plen);
+		go = fn(ctx, k.mv_data, r == HAVEN_OK ? plain : NULL, plen, r);
+		haven__agt_free_wiped(plain, plen);
+		if (!go) {
+			break;
+		}
+	}
+	return (scan_end(txn, cur, rc));
 }

@@ -7,8 +7,13 @@
  * original receipt, other bytes -> EREPLAY); created time within the
  * policy's skew; sequence recorded (gaps logged, never refused); the signed
  * policy for every recipient (all or nothing); the OE_RECEIPT rule of
- * decision 2. Dedup comes before the skew check so that an agent retrying
- * long after a crash still gets its original receipt.
+ * decision 2 (and its reader_role tag); the deadline rules of issue 3
+ * (broker/deadline.h); the MARAC criteria and consent state of issue 4
+ * (broker/marac.h). Dedup comes before the skew check so that an agent
+ * retrying long after a crash still gets its original receipt.
+ *
+ * haven__admit_store is the one way an envelope enters the store, for
+ * submissions and for the broker's own escalations (broker/escalate.c).
  *
  * Threat assumptions: everything in the envelope is attacker-controlled
  * until the signature verifies, so a refusal before that point audits only
@@ -19,6 +24,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "deadline.h"
+#include "marac.h"
 #include "haven/envelope.h"
 #include "haven/policy.h"
 #include "log.h"
@@ -165,6 +172,51 @@ check_policy(admit *a)
 	    reason);
 }
 
+/* The reader's role a receipt names in its "reader_role" tag ("" if
+ * none: agents before issue 3). Checked by check_receipt. */
+static const char *
+reader_role(const haven_header *h)
+{
+	const char *r = haven_header_tag(h, "reader_role");
+
+	return (r != NULL ? r : "");
+}
+
+static bool
+role_valid(const char *r)
+{
+	return (r[0] == '\0' || strcmp(r, "DSL") == 0 ||
+	    strcmp(r, "DDSL") == 0 || strcmp(r, "EHE-OFFICER") == 0);
+}
+
+/* Issue 3: the notification's deadline, forged broker escalations. */
+static void
+check_deadline(admit *a)
+{
+	char rule[32] = "", reason[HAVEN_REASON_MAX] = "";
+
+	if (haven__deadline_check(a->b, &a->env->hdr, a->now_ms, rule,
+	    reason) != HAVEN_OK) {
+		refuse(a, HAVEN_EPOLICY, rule, reason);
+	}
+}
+
+/* Issue 4: MARAC criteria on the header and the case's consent state. */
+static haven_err
+check_marac(admit *a)
+{
+	haven_policy_decision d;
+	bool refused = false;
+	haven_err rv;
+
+	rv = haven__marac_check(a->b, a->txn, &a->env->hdr, a->now_ms, &d,
+	    &refused);
+	if (rv == HAVEN_OK && refused) {
+		refuse(a, HAVEN_EPOLICY, d.rule, d.reason);
+	}
+	return (rv);
+}
+
 static bool
 meta_has(const haven_msgmeta *m, const char *id)
 {
@@ -208,6 +260,9 @@ check_receipt(admit *a)
 	    strcmp(h->recipients[0], a->orig.sender) != 0) {
 		refuse(a, HAVEN_EPOLICY, RULE_RECEIPT,
 		    "receipt must go to the original sender only");
+	} else if (!role_valid(reader_role(h))) {
+		refuse(a, HAVEN_EPOLICY, RULE_RECEIPT,
+		    "reader_role is not DSL, DDSL or EHE-OFFICER");
 	}
 	return (HAVEN_OK);
 }
@@ -229,7 +284,8 @@ audit_read(admit *a)
 	e.n_recipients = 1;
 	haven__bcopy(e.recipients[0], HAVEN_ID_MAX, a->orig.sender);
 	haven__msgid_hex(hex, h->msg_id);
-	(void) snprintf(e.reason, sizeof(e.reason), "receipt=%s", hex);
+	(void) snprintf(e.reason, sizeof(e.reason), "receipt=%s role=%s", hex,
+	    reader_role(h)[0] != '\0' ? reader_role(h) : "-");
 	return (haven__audit(a->b, a->txn, &e, NULL, NULL));
 }
 
@@ -245,11 +301,11 @@ meta_from_header(haven_msgmeta *m, const haven_header *h)
 	}
 }
 
-static haven_err
-accept_msg(admit *a)
+haven_err
+haven__admit_store(haven_broker *b, MDB_txn *txn, const haven_header *h,
+    const uint8_t *bytes, size_t len, const uint8_t env_hash[HAVEN_HASH_BYTES],
+    int64_t now_ms, haven_receipt *r, haven_msgmeta *meta)
 {
-	const haven_header *h = &a->env->hdr;
-	haven_receipt *r = &a->res->receipt;
 	haven_audit_entry e;
 	char hex[2 * HAVEN_MSGID_BYTES + 1];
 	haven_err rv;
@@ -259,28 +315,60 @@ accept_msg(admit *a)
 	e.event = HAVEN_AUDIT_SUBMIT;
 	(void) snprintf(e.reason, sizeof(e.reason), "accepted");
 	memset(r, 0, sizeof(*r));
-	if ((rv = haven__audit(a->b, a->txn, &e, &r->audit_seq,
-	    r->entry_hash)) != HAVEN_OK) {
-		return (rv);
-	}
-	memcpy(r->msg_id, h->msg_id, HAVEN_MSGID_BYTES);
-	r->accepted_ms = a->now_ms;
-	memcpy(r->envelope_hash, a->env_hash, HAVEN_HASH_BYTES);
-	haven_receipt_sign(r, a->b->keys);
-	meta_from_header(&a->res->meta, h);
-	if ((rv = haven__store_put_msg(a->b->store, a->txn, h->msg_id,
-	    &a->res->meta, a->bytes, a->len, a->env_hash, r)) != HAVEN_OK) {
-		return (rv == HAVEN_EEXIST ? HAVEN_ECORRUPT : rv);
-	}
-	if (h->type == HAVEN_MSG_OE_RECEIPT && (rv = audit_read(a)) !=
+	if ((rv = haven__audit(b, txn, &e, &r->audit_seq, r->entry_hash)) !=
 	    HAVEN_OK) {
 		return (rv);
 	}
-	a->res->kind = HAVEN_ADMIT_ACCEPTED;
+	memcpy(r->msg_id, h->msg_id, HAVEN_MSGID_BYTES);
+	r->accepted_ms = now_ms;
+	memcpy(r->envelope_hash, env_hash, HAVEN_HASH_BYTES);
+	haven_receipt_sign(r, b->keys);
+	meta_from_header(meta, h);
+	if ((rv = haven__store_put_msg(b->store, txn, h->msg_id, meta, bytes,
+	    len, env_hash, r)) != HAVEN_OK) {
+		return (rv == HAVEN_EEXIST ? HAVEN_ECORRUPT : rv);
+	}
 	haven__msgid_hex(hex, h->msg_id);
 	haven__blog("HAVEN-BRK-ACCEPT", "sender=%s msg=%s type=%s audit=%llu",
 	    h->sender, hex, haven_msg_type_name(h->type),
 	    (unsigned long long) r->audit_seq);
+	return (HAVEN_OK);
+}
+
+/* What issues 3 and 4 add after storing: a notification's deadline
+ * record, a receipt's effect on it; a case's consent decision. */
+static haven_err
+after_store(admit *a)
+{
+	const haven_header *h = &a->env->hdr;
+	haven_err rv;
+
+	if (h->type == HAVEN_MSG_OE_NOTIFICATION) {
+		return (haven__deadline_record(a->b, a->txn, h, a->now_ms));
+	}
+	if (h->type != HAVEN_MSG_OE_RECEIPT) {
+		return (haven__marac_accepted(a->b, a->txn, h));
+	}
+	if ((rv = audit_read(a)) != HAVEN_OK ||
+	    a->orig.type != HAVEN_MSG_OE_NOTIFICATION) {
+		return (rv);
+	}
+	return (haven__deadline_receipt(a->b, a->txn, h->in_reply_to,
+	    h->sender, reader_role(h), a->now_ms));
+}
+
+static haven_err
+accept_msg(admit *a)
+{
+	const haven_header *h = &a->env->hdr;
+	haven_err rv;
+
+	if ((rv = haven__admit_store(a->b, a->txn, h, a->bytes, a->len,
+	    a->env_hash, a->now_ms, &a->res->receipt, &a->res->meta)) !=
+	    HAVEN_OK || (rv = after_store(a)) != HAVEN_OK) {
+		return (rv);
+	}
+	a->res->kind = HAVEN_ADMIT_ACCEPTED;
 	return (HAVEN_OK);
 }
 
@@ -307,6 +395,12 @@ pipeline(admit *a)
 		check_policy(a);
 	}
 	if (!decided(a) && (rv = check_receipt(a)) != HAVEN_OK) {
+		return (rv);
+	}
+	if (!decided(a)) {
+		check_deadline(a);
+	}
+	if (!decided(a) && (rv = check_marac(a)) != HAVEN_OK) {
 		return (rv);
 	}
 	if (!decided(a)) {

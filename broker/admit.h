@@ -37,6 +37,19 @@ HAVEN_NODISCARD haven_err haven__admit(haven_broker *b, MDB_txn *txn,
     const char *identity, const uint8_t *env, size_t len, int64_t now_ms,
     haven_admit_result *res);
 
+/**
+ * Store an admitted envelope (`h` its verified header, `bytes` its `len`
+ * serialised bytes hashing to `env_hash`): SUBMIT audit entry, the signed
+ * receipt (*r), message, metadata (*meta), dedup record and one queue
+ * entry per recipient, inside `txn`; logs HAVEN-BRK-ACCEPT. Used for
+ * submissions and for the broker's own escalations alike.
+ * @return HAVEN_OK or a store error (HAVEN_ECORRUPT if the id is stored).
+ */
+HAVEN_NODISCARD haven_err haven__admit_store(haven_broker *b, MDB_txn *txn,
+    const struct haven_header *h, const uint8_t *bytes, size_t len,
+    const uint8_t env_hash[HAVEN_HASH_BYTES], int64_t now_ms,
+    haven_receipt *r, haven_msgmeta *meta);
+
 /** Write a REJECT audit entry and log for a refusal decided elsewhere
  * (frame-level: malformed, oversized). `hdr` may be NULL. Over the
  * agency's flood budget (flood.h) the refusal is only counted. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "flood.h"
 #include "haven/audit.h"
 #include "haven/directory.h"
@@ -55,6 +56,7 @@ typedef struct haven_broker {
 	haven_sessions sessions;
 	haven_outbox out;
 	haven_flood flood;       /* REJECT audit budget per agency */
+	haven_dlstate dl;        /* deadline monitor (deadline.h) */
 	uint64_t cp_seq;         /* audit seq of the last checkpoint */
 	haven_filestamp dir_stamp;
 	haven_filestamp pol_stamp;

@@ -324,6 +324,12 @@ haven__handle_item(haven_pass_ctx *p, haven_item *it)
 	if (!rid_ok(it)) {
 		return (refuse_frame(p, it, HAVEN_EAUTH, "routing-id"));
 	}
+	/* Issue 3: when each agency was last connected (deadline.h). Only
+	 * in a full pass: a degraded one must not write more than it must. */
+	if (p->mode == HAVEN_PASS_FULL && (rv = haven__deadline_seen(p->b,
+	    p->txn, it->identity, p->now_ms)) != HAVEN_OK) {
+		return (rv);
+	}
 	if (it->bad_parts) {
 		return (refuse_frame(p, it, HAVEN_EDECODE, "frame"));
 	}

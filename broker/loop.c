@@ -10,6 +10,12 @@
  * is full just misses this send (its delivery is retried after its
  * backoff wait; a lost receipt is recovered by the agent resubmitting
  * identical bytes), and a vanished peer's session is dropped.
+ *
+ * The Encompass deadline monitor (deadline.h) rides on the same passes:
+ * each iteration takes one cheap read-only look (the first due deadline;
+ * at most once a second a walk for offline schools) and runs a pass when
+ * something is due; every full pass escalates what is due before it plans
+ * deliveries. POLL_MS bounds how late that look can be (0.1 s).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -218,7 +224,10 @@ pass_body(haven_pass_ctx *p, batch *bt, uint64_t *cp)
 	if (p->mode == HAVEN_PASS_NOWRITE) {
 		return (HAVEN_OK);
 	}
-	if ((rv = haven__deliver_plan(p)) != HAVEN_OK) {
+	/* The deadline monitor before delivery: its escalations go out in
+	 * this very pass to recipients that are connected. */
+	if ((rv = haven__deadline_run(p)) != HAVEN_OK ||
+	    (rv = haven__deliver_plan(p)) != HAVEN_OK) {
 		return (rv);
 	}
 	return (haven__maybe_checkpoint(p->b, p->txn, false, cp));
@@ -267,6 +276,9 @@ process(haven_broker *b, batch *bt)
 			return;
 		}
 		b->flood = saved; /* counts must match what was committed */
+		if (mode == HAVEN_PASS_FULL) {
+			haven__deadline_hold(b, haven__mono_ms());
+		}
 		haven__deliver_unplan(b);
 		haven__outbox_clear(&b->out);
 		if (rv == HAVEN_EFULL) {
@@ -363,7 +375,8 @@ iterate(haven_broker *b, batch *bt, volatile sig_atomic_t *hup)
 	    idle < IDLE_MIN_MS ? IDLE_MIN_MS : idle);
 	watch_files(b, mono);
 	if (bt->n > 0 || any_want(b) || haven__zap_pending(b->zap) > 0 ||
-	    haven__flood_due(&b->flood, mono)) {
+	    haven__flood_due(&b->flood, mono) ||
+	    haven__deadline_due(b, haven__now_ms(), mono)) {
 		process(b, bt);
 	}
 	release_batch(bt);

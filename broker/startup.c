@@ -289,7 +289,8 @@ start_txn(haven_broker *b, char *err, size_t errlen)
 	memset(&e, 0, sizeof(e));
 	e.event = HAVEN_AUDIT_START;
 	haven__bcopy(e.actor, sizeof(e.actor), HAVEN_BROKER_ID);
-	(void) snprintf(e.reason, sizeof(e.reason), "haven-broker 0.1.0");
+	(void) snprintf(e.reason, sizeof(e.reason), "haven-broker 0.1.0%s",
+	    haven__test_clock_active() ? " test-clock" : "");
 	if ((rv = haven__audit(b, txn, &e, NULL, NULL)) != HAVEN_OK ||
 	    (rv = audit_doc(b, txn, HAVEN_AUDIT_DIRECTORY,
 	    haven_directory_version(b->dir))) != HAVEN_OK ||
@@ -440,6 +441,11 @@ haven__broker_open(haven_broker **out, const haven_bconf *cfg,
 		return (HAVEN_ENOMEM);
 	}
 	b->cfg = *cfg;
+	if (haven__test_clock_active()) {
+		/* Only a HAVEN_TEST_CLOCK build can get here: never release. */
+		haven__blog("HAVEN-BRK-TESTCLOCK", "warning: the broker's time "
+		    "comes from the test clock file, not the system clock");
+	}
 	if ((*fail = open_steps(b, err, sizeof(err))) != HAVEN_FAIL_NONE) {
 		haven__blog(*fail == HAVEN_FAIL_REFUSED ? "HAVEN-BRK-REFUSED" :
 		    "HAVEN-BRK-FATAL", "%s", err);

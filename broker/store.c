@@ -582,3 +582,19 @@ haven__store_ack(haven_store *s, MDB_txn *txn, const char *recipient,
 	}
 	return (haven__mdb_err(mdb_del(txn, s->dbi[DB_PENDING], &k, NULL)));
 }
+
+haven_err
+haven__store_pending_has(haven_store *s, MDB_txn *txn, const char *recipient,
+    const uint8_t id[HAVEN_MSGID_BYTES], bool *yes)
+{
+	uint8_t pk[PKEY_MAX];
+	size_t pn = prefix(pk, recipient);
+	MDB_val k, d;
+	int rc;
+
+	memcpy(pk + pn, id, HAVEN_MSGID_BYTES);
+	k = val(pk, pn + HAVEN_MSGID_BYTES);
+	rc = mdb_get(txn, s->dbi[DB_PENDING], &k, &d);
+	*yes = rc == 0;
+	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
+}

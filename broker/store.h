@@ -48,7 +48,7 @@ typedef enum {
 	HAVEN_STORE_DEADLINE = 0,     /* broker/deadline.c */
 	HAVEN_STORE_DEADLINE_DUE = 1, /* broker/deadline.c */
 	HAVEN_STORE_LASTSEEN = 2,     /* broker/deadline.c */
-	HAVEN_STORE_CONSENT = 3,      /* broker/consent.c */
+	HAVEN_STORE_CONSENT = 3,      /* broker/marac.c */
 	HAVEN_STORE_OWNED_COUNT = 4
 } haven_store_owned;
 
@@ -140,5 +140,11 @@ HAVEN_NODISCARD haven_err haven__store_queue_count(haven_store *s,
  *   HAVEN_EFULL, HAVEN_EIO. */
 HAVEN_NODISCARD haven_err haven__store_ack(haven_store *s, MDB_txn *txn,
     const char *recipient, const uint8_t id[HAVEN_MSGID_BYTES]);
+
+/** Whether `id` is still queued (not acknowledged) for `recipient`.
+ * @return HAVEN_OK (*yes set), or a store error. */
+HAVEN_NODISCARD haven_err haven__store_pending_has(haven_store *s,
+    MDB_txn *txn, const char *recipient, const uint8_t id[HAVEN_MSGID_BYTES],
+    bool *yes);
 
 #endif /* HAVEN_BROKER_STORE_H */

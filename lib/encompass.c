@@ -742,6 +742,15 @@ decode_notification(uint32_t type, const uint8_t *buf, size_t len,
 	return (rv);
 }
 
+/* Fields 4-7 are set only by the broker (haven_oe_escalation_encode). */
+static bool
+broker_fields(const Haven__Escalation *p)
+{
+	return ((p->school != NULL && p->school[0] != '\0') ||
+	    p->deadline_ms != 0 || p->event_ms != 0 ||
+	    (p->reader_role != NULL && p->reader_role[0] != '\0'));
+}
+
 static haven_err
 decode_escalation(const uint8_t *buf, size_t len, haven_incident *out,
     char *reason, size_t reasonlen)
@@ -757,6 +766,9 @@ decode_escalation(const uint8_t *buf, size_t len, haven_incident *out,
 	p = (const Haven__Escalation *) m;
 	if (protobuf_c_message_get_packed_size(m) != len) {
 		rv = HAVEN_EDECODE;
+	} else if (broker_fields(p)) {
+		/* A broker escalation (lib/escalation.c), not an agent's. */
+		rv = HAVEN_EINVAL;
 	} else if (p->reason == NULL || !reason_ok(p->reason) ||
 	    (p->about_msg_id.len != 0 &&
 	        p->about_msg_id.len != HAVEN_MSGID_BYTES) ||

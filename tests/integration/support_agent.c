@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #define AGENT_ARGS_MAX 16
@@ -120,4 +121,96 @@ hv_serve(void *sock, pid_t pid, int timeout_ms, hv_frame_fn fn, void *ctx)
 	}
 	(void) kill(pid, SIGKILL);
 	return (hv_wait(pid, 5000));
+}
+
+/* ------------------------------------------------ MARAC helpers */
+
+#define MARAC_T_MS 30000
+
+const char *
+hv_refused_rule(const json_t *doc)
+{
+	const json_t *m;
+	size_t i;
+	const char *r = json_string_value(json_object_get(json_object_get(doc,
+	    "error"), "rule"));
+
+	if (r != NULL) {
+		return (r);
+	}
+	json_array_foreach(json_object_get(doc, "messages"), i, m) {
+		r = json_string_value(json_object_get(json_object_get(m,
+		    "reject"), "rule"));
+		if (r != NULL) {
+			return (r);
+		}
+	}
+	return (NULL);
+}
+
+bool
+hv_jarray_has(const json_t *arr, const char *s)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(arr, i, e) {
+		if (json_is_string(e) && strcmp(json_string_value(e), s) == 0) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+int64_t
+hv_sync(const hv_partnership *p, const char *agency)
+{
+	const char *const args[] = { "sync", NULL };
+	json_t *doc = NULL;
+	int64_t n;
+
+	assert_int_equal(hv_agent(p, agency, MARAC_T_MS, &doc, NULL, args),
+	    0);
+	n = hv_jint(doc, "delivered");
+	json_decref(doc);
+	return (n);
+}
+
+size_t
+hv_inbox_ids(const hv_partnership *p, const char *agency, const char *type,
+    char ids[][33])
+{
+	const char *const args[] = { "inbox", NULL };
+	json_t *doc = NULL;
+	const json_t *m;
+	size_t i, n = 0;
+
+	assert_int_equal(hv_agent(p, agency, MARAC_T_MS, &doc, NULL, args),
+	    0);
+	json_array_foreach(json_object_get(doc, "messages"), i, m) {
+		const char *t = json_string_value(json_object_get(m, "type"));
+		const char *id = json_string_value(json_object_get(m,
+		    "msg_id"));
+
+		if (n < HV_IDS_MAX && t != NULL && id != NULL &&
+		    strlen(id) == 32 &&
+		    json_is_true(json_object_get(m, "verified")) &&
+		    (type == NULL || strcmp(t, type) == 0)) {
+			(void) snprintf(ids[n++], 33, "%s", id);
+		}
+	}
+	json_decref(doc);
+	return (n);
+}
+
+char *
+hv_show(const hv_partnership *p, const char *agency, const char *msg_id,
+    json_t **doc)
+{
+	const char *const args[] = { "show", msg_id, NULL };
+	char *text = NULL;
+
+	assert_int_equal(hv_agent(p, agency, MARAC_T_MS, doc, &text, args), 0);
+	assert_non_null(text);
+	return (text);
 }

@@ -9,6 +9,8 @@
 #define HAVEN_TEST_SUPPORT_AGENT_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <zmq.h>
@@ -49,5 +51,34 @@ typedef void (*hv_frame_fn)(void *ctx, zmq_msg_t *rid, const haven_frame *in);
  */
 int hv_serve(void *sock, pid_t pid, int timeout_ms, hv_frame_fn fn,
     void *ctx);
+
+/* ---- MARAC and perpetrator panel (test_marac_scenarios.c) ---- */
+
+/** Max message ids hv_inbox_ids returns. */
+#define HV_IDS_MAX 32
+
+/**
+ * The rule a refused command named: its JSON error's "rule", or the
+ * "rule" of the first rejected message's "reject"; NULL if neither.
+ * Borrowed from `doc`.
+ */
+const char *hv_refused_rule(const json_t *doc);
+
+/** True if JSON array `arr` holds the string `s`. */
+bool hv_jarray_has(const json_t *arr, const char *s);
+
+/** Run `sync` for `agency` (must exit 0); returns "delivered". */
+int64_t hv_sync(const hv_partnership *p, const char *agency);
+
+/** `inbox` of `agency`: the ids (32 hex + NUL) of its verified messages
+ * of type `type` (a type name, e.g. "MARAC_CASE_LIST"; NULL: any).
+ * Returns how many (at most HV_IDS_MAX). */
+size_t hv_inbox_ids(const hv_partnership *p, const char *agency,
+    const char *type, char ids[][33]);
+
+/** `show MSGID --json` for `agency`: the raw output (malloc'd; free) and,
+ * if doc is not NULL, the parsed document. Asserts exit 0. */
+char *hv_show(const hv_partnership *p, const char *agency,
+    const char *msg_id, json_t **doc);
 
 #endif

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <zmq.h>
 
+#include "haven/calendar.h"
 #include "haven/directory.h"
 #include "haven/encompass.h"
 #include "haven/envelope.h"
@@ -98,6 +99,15 @@ seal_m1(fake *f, uint8_t **out, size_t *len, uint8_t id[HAVEN_MSGID_BYTES])
 	(void) snprintf(hdr.purpose, HAVEN_CODE_MAX, "operation-encompass");
 	hdr.seq = 1;
 	hdr.created_ms = haven__now_ms();
+	hdr.occurred_ms = inc->occurred_ms;
+	{
+		haven_calendar cal;
+
+		assert_int_equal(haven_directory_calendar(f->dir, rcpt[0],
+		    &cal), HAVEN_OK);
+		assert_int_equal(haven_calendar_next_school_day(&cal,
+		    inc->occurred_ms, &hdr.deadline_ms), HAVEN_OK);
+	}
 	view.profile = "oe.setting";
 	view.recipients = rcpt;
 	view.n_recipients = 1;

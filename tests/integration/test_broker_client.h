@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "haven/audit.h"
+#include "haven/calendar.h"
 #include "haven/directory.h"
 #include "haven/envelope.h"
 #include "haven/keys.h"
@@ -261,6 +262,17 @@ bc_seal(bc_client *c, const bc_msg *m, uint8_t **out, size_t *len,
 	    m->legal_basis != NULL ? m->legal_basis : "DAA2021-S49A");
 	(void) snprintf(h.purpose, sizeof(h.purpose), "operation-encompass");
 	h.created_ms = m->created_ms != 0 ? m->created_ms : haven__now_ms();
+	if (m->type == HAVEN_MSG_OE_NOTIFICATION) {
+		/* Issue 3: an incident time and the school's real deadline. */
+		haven_calendar cal;
+
+		h.occurred_ms = h.created_ms;
+		if (haven_directory_calendar(c->dir, m->recipients[0], &cal) !=
+		    HAVEN_OK || haven_calendar_next_school_day(&cal,
+		    h.occurred_ms, &h.deadline_ms) != HAVEN_OK) {
+			return (-1);
+		}
+	}
 	if (m->reply_to != NULL) {
 		h.has_reply_to = true;
 		memcpy(h.in_reply_to, m->reply_to, HAVEN_MSGID_BYTES);
