@@ -171,6 +171,26 @@ load_policy(haven__agent *a, int *ec)
 	return (rv);
 }
 
+/* The partnership pseudonym key, when the config names one: a MARAC
+ * message's payload is checked against its header's case with it. */
+static haven_err
+load_pseudonym(haven__agent *a, int *ec)
+{
+	char err[256] = "";
+	haven_err rv;
+
+	if (a->cfg.pseudonym_key[0] == '\0') {
+		return (HAVEN_OK);
+	}
+	rv = haven_pseudonym_key_load(&a->pseudonym, a->cfg.pseudonym_key, err,
+	    sizeof(err));
+	if (rv != HAVEN_OK) {
+		*ec = fail(a, rv, "pseudonym_key", err[0] != '\0' ? err :
+		    "cannot load the pseudonym key");
+	}
+	return (rv);
+}
+
 haven_err
 haven__agent_open(haven__agent *a, const char *config_path, int *exit_code)
 {
@@ -180,6 +200,7 @@ haven__agent_open(haven__agent *a, const char *config_path, int *exit_code)
 	    (rv = load_keys(a, exit_code)) != HAVEN_OK ||
 	    (rv = load_directory(a, exit_code)) != HAVEN_OK ||
 	    (rv = load_policy(a, exit_code)) != HAVEN_OK ||
+	    (rv = load_pseudonym(a, exit_code)) != HAVEN_OK ||
 	    (rv = broker_keys(a, exit_code)) != HAVEN_OK ||
 	    (rv = open_store(a, exit_code)) != HAVEN_OK) {
 		haven__agent_close(a);
@@ -194,6 +215,7 @@ haven__agent_close(haven__agent *a)
 	haven__agt_store_close(&a->store);
 	haven_directory_destroy(&a->dir);
 	haven_policy_destroy(&a->policy);
+	haven_pseudonym_key_destroy(&a->pseudonym);
 	haven_keys_destroy(&a->keys);
 }
 

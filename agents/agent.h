@@ -18,6 +18,7 @@
 #include "haven/directory.h"
 #include "haven/keys.h"
 #include "haven/policy.h"
+#include "haven/pseudonym.h"
 #include "haven/wire.h"
 #include "out.h"
 #include "agent_store.h"
@@ -38,6 +39,7 @@ typedef struct haven__agent {
 	haven_directory *dir;
 	haven__file_id dir_file;
 	haven_policy *policy; /* NULL: no "policy" in the config (defaults) */
+	haven_pseudonym_key *pseudonym; /* NULL: no "pseudonym_key" */
 	uint8_t broker_curve_pk[HAVEN_KEY_BYTES];
 	haven__agent_store *store;
 	haven__agent_client *cl;

@@ -92,6 +92,8 @@ haven__agt_args_parse(haven__args *a, int argc, char *const *argv, char *err,
 			opts = false;
 		} else if (strcmp(arg, "--json") == 0) {
 			a->json = true;
+		} else if (strcmp(arg, "--check") == 0) {
+			a->check = true;
 		} else if (strcmp(arg, "--help") == 0 || strcmp(arg,
 		    "-h") == 0) {
 			a->help = true;

@@ -22,6 +22,7 @@ typedef struct haven__args {
 	const char *case_id; /* --case CASE: a MARAC/panel case reference */
 	const char *out;     /* --out DIR */
 	const char *meeting; /* --meeting YYYY-MM-DD: a MARAC meeting date */
+	bool check;          /* --check: MARAC/panel: validate, send nothing */
 	const char *pos[HAVEN__ARGS_POS_MAX];
 	size_t n_pos;
 } haven__args;

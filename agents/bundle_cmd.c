@@ -25,6 +25,15 @@
  *
  * Each message gives one item: the envelope puts each recipient in
  * exactly one view, so we hold one view of it.
+ *
+ * The whole plan: a coordinator's agent is always sent its own copy of
+ * each M9 it publishes (view marac.plan.full: every action), and panel
+ * co-chairs theirs of each M14 (dapp.plan), so the chair's bundle shows
+ * every action with its latest status. An M9 with more views than one
+ * envelope holds is sent as several envelopes; an agency's update answers
+ * the envelope it received, which the coordinator may not hold. Such an
+ * update (in reply to a message not in our inbox) counts for the latest
+ * full plan created before it.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -39,6 +48,7 @@
 #include "haven/envelope.h"
 #include "haven/marac.h"
 #include "haven/pseudonym.h"
+#include "marac_cmd.h"
 #include "payload.h"
 #include "util.h"
 
@@ -54,6 +64,7 @@ typedef struct ent {
 	uint8_t reply[HAVEN_MSGID_BYTES];
 	uint32_t type;
 	bool m6; /* the M6 record: after the referral it came with */
+	bool full; /* marac.plan.full: the whole M9 (the sender's copy) */
 	json_t *item;
 } ent;
 
@@ -149,6 +160,12 @@ check_payload(const bnd *b, const haven_header *h, const char *profile,
 	if (is_marac(h->type)) {
 		rv = haven_marac_verify_payload(h, profile, p, len, w,
 		    sizeof(w));
+		if (rv == HAVEN_OK && haven__agt_marac_case_check(b->a, h, p,
+		    len) != HAVEN_OK) {
+			rv = HAVEN_EVALIDATE;
+			(void) snprintf(w, sizeof(w), "its case reference is "
+			    "not the case its header is filed under");
+		}
 	} else if (h->type >= HAVEN_MSG_OE_NOTIFICATION &&
 	    h->type <= HAVEN_MSG_OE_ESCALATION) {
 		rv = haven__agt_payload_verify(h, b->a->cfg.agency, b->a->dir,
@@ -280,6 +297,8 @@ add_ent(bnd *b, const haven_envelope *env, json_t *item)
 	e->type = h->type;
 	e->m6 = strcmp(json_string_value(json_object_get(item, "profile")),
 	    "marac.m6") == 0;
+	e->full = strcmp(json_string_value(json_object_get(item, "profile")),
+	    "marac.plan.full") == 0;
 	e->item = item;
 	return (HAVEN_OK);
 }
@@ -435,6 +454,48 @@ static const char *const k_owner[] = { "owner", NULL };
 static const char *const k_due[] = { "due", NULL };
 static const char *const k_status[] = { "status", NULL };
 
+static bool
+held(const bnd *b, const uint8_t *id)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (memcmp(b->ents[i].id, id, HAVEN_MSGID_BYTES) == 0) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+/* Full plan `p` is the latest full plan created at or before update `u`
+ * (and so the one an update answering an envelope we lack is about). */
+static bool
+covers(const bnd *b, const ent *p, const ent *u)
+{
+	if (p->created_ms > u->created_ms) {
+		return (false);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const ent *q = &b->ents[i];
+
+		if (q != p && q->full && q->created_ms > p->created_ms &&
+		    q->created_ms <= u->created_ms) {
+			return (false);
+		}
+	}
+	return (true);
+}
+
+/* Does update `u` speak about plan `plan`? It answers it; or names no
+ * plan; or, for our full copy, answers another envelope of it. */
+static bool
+answers(const bnd *b, const ent *plan, const ent *u)
+{
+	if (!u->has_reply ||
+	    memcmp(u->reply, plan->id, HAVEN_MSGID_BYTES) == 0) {
+		return (true);
+	}
+	return (plan->full && !held(b, u->reply) && covers(b, plan, u));
+}
+
 /* The latest M10 (by its signed creation time) about action `aid` of
  * plan `plan`; NULL if none. An update that names no plan counts for
  * every plan holding the action id. */
@@ -447,8 +508,8 @@ latest_update(const bnd *b, const ent *plan, const char *aid)
 	for (size_t i = 0; i < b->n; i++) {
 		const ent *u = &b->ents[i];
 
-		if (u->type != HAVEN_MSG_ACTION_UPDATE || (u->has_reply &&
-		    memcmp(u->reply, plan->id, HAVEN_MSGID_BYTES) != 0)) {
+		if (u->type != HAVEN_MSG_ACTION_UPDATE ||
+		    !answers(b, plan, u)) {
 			continue;
 		}
 		pick(json_object_get(u->item, "content"), k_id, id,
@@ -657,8 +718,12 @@ out_dir(const char *dir)
 	if (errno == ENOENT) {
 		return (haven__mkdirs(dir));
 	}
-	if (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		return (HAVEN_OK);
+	if (errno == EEXIST && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* Personal data goes here: the directory must be the chair's
+		 * own and nobody else may plant files or links in it. */
+		return (st.st_uid == geteuid() &&
+		    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0 ? HAVEN_OK :
+		    HAVEN_EINVAL);
 	}
 	return (errno == EEXIST ? HAVEN_EINVAL : HAVEN_ESYSERR | errno);
 }
@@ -748,7 +813,8 @@ build(bnd *b, const haven__args *args, const char *jpath, const char *hpath)
 	if (rv == HAVEN_EEXIST || rv == HAVEN_EINVAL) {
 		return (fail(b->a, rv, 2, "--out", rv == HAVEN_EEXIST ?
 		    "a bundle already exists in that directory" :
-		    "exists and is not a directory"));
+		    "is not a directory of yours that only you can write "
+		    "to"));
 	}
 	if (rv != HAVEN_OK) {
 		return (fail(b->a, rv, 1, "--out", "cannot write the bundle"));

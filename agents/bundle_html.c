@@ -349,7 +349,7 @@ put_provenance(haven__hbuf *b, const json_t *it)
 }
 
 static void
-put_status(haven__hbuf *b, const json_t *st)
+put_status(haven__hbuf *b, const json_t *st, bool full)
 {
 	size_t i;
 	json_t *a;
@@ -357,9 +357,11 @@ put_status(haven__hbuf *b, const json_t *st)
 	if (!json_is_array(st) || json_array_size(st) == 0) {
 		return;
 	}
-	haven__hbuf_puts(b, "<h4>Actions and their latest status</h4>\n"
+	haven__hbuf_printf(b, "<h4>%s</h4>\n"
 	    "<table><tr><th>Action</th><th>Owner</th><th>Due</th>"
-	    "<th>Latest status</th><th>As of</th></tr>\n");
+	    "<th>Latest status</th><th>As of</th></tr>\n", full ?
+	    "Every action of the plan and its latest status" :
+	    "Actions and their latest status");
 	json_array_foreach(st, i, a) {
 		const char *s = jstr(a, "status");
 
@@ -368,7 +370,7 @@ put_status(haven__hbuf *b, const json_t *st)
 		haven__hbuf_puts(b, " ");
 		if (json_is_false(json_object_get(a, "in_our_view"))) {
 			haven__hbuf_puts(b, "<em>(known from its updates; not "
-			    "in this agency's view of the plan)</em>");
+			    "in this agency's view of the plan)</em> ");
 		}
 		haven__hbuf_esc(b, jstr(a, "action"));
 		haven__hbuf_puts(b, "</td><td>");
@@ -409,6 +411,10 @@ type_label(const json_t *it)
 	if (strcmp(jstr(it, "profile"), "marac.m6") == 0) {
 		return (labels[1].label);
 	}
+	if (strcmp(jstr(it, "profile"), "marac.plan.full") == 0) {
+		return ("Action plan (M9): the full plan, every agency's "
+		    "actions");
+	}
 	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
 		if (strcmp(t, labels[i].type) == 0) {
 			return (labels[i].label);
@@ -434,7 +440,8 @@ put_item(haven__hbuf *b, const json_t *it)
 	put_provenance(b, it);
 	haven__hbuf_puts(b, "<h4>Content</h4>\n");
 	put_value(b, json_object_get(it, "content"), 0);
-	put_status(b, json_object_get(it, "action_status"));
+	put_status(b, json_object_get(it, "action_status"),
+	    strcmp(jstr(it, "profile"), "marac.plan.full") == 0);
 	haven__hbuf_puts(b, "</article>\n");
 }
 

@@ -259,6 +259,17 @@ haven__agt_case_meeting_date(const haven__case *c, char *buf, size_t len)
 
 /* ------------------------------------------------------------ refresh */
 
+/*
+ * An indexer folds one verified message into its case's record `c` (the
+ * stored one, or a fresh one for the message's pseudonym). *changed false:
+ * nothing to record, the message is only marked as indexed.
+ */
+typedef haven_err (*indexer)(haven__agent *a, const haven_pseudonym_key *pk,
+    const haven_envelope *env, int64_t received_ms, haven__case *c,
+    bool *changed);
+
+static indexer indexer_of(uint32_t type); /* NULL: not indexed */
+
 typedef struct pend {
 	int64_t received_ms;
 	uint8_t id[HAVEN_MSGID_BYTES];
@@ -272,23 +283,16 @@ typedef struct collect {
 } collect;
 
 static bool
-indexed_type(uint32_t type)
-{
-	return (type == HAVEN_MSG_MARAC_REFERRAL ||
-	    type == HAVEN_MSG_CONSENT_DECISION ||
-	    type == HAVEN_MSG_REPEAT_INCIDENT_FLAG);
-}
-
-static bool
 collect_push(collect *c, const uint8_t *id, int64_t received_ms)
 {
 	if (c->n == c->cap) {
 		size_t ncap = c->cap == 0 ? 64 : c->cap * 2;
 		pend *nv;
 
+		/* over the cap: the rest waits for the next refresh */
 		if (ncap > PENDING_MAX || (nv = realloc(c->v,
 		    ncap * sizeof(*nv))) == NULL) {
-			return (false); /* the rest waits for the next refresh */
+			return (false);
 		}
 		c->v = nv;
 		c->cap = ncap;
@@ -313,7 +317,7 @@ collect_one(void *vctx, const uint8_t id[HAVEN_MSGID_BYTES],
 	    HAVEN_OK) {
 		return (true);
 	}
-	if (indexed_type(env->hdr.type)) {
+	if (indexer_of(env->hdr.type) != NULL) {
 		go = collect_push(c, id, rec->received_ms);
 	}
 	haven_envelope_destroy(&env);
@@ -449,93 +453,127 @@ detect_repeat(haven__agent *a, const haven__case *c, int64_t received_ms,
 
 static haven_err
 index_referral(haven__agent *a, const haven_pseudonym_key *pk,
-    const haven_envelope *env, const haven__inbox_rec *rec)
+    const haven_envelope *env, int64_t received_ms, haven__case *c,
+    bool *changed)
 {
 	const haven_header *h = &env->hdr;
-	haven__case c, probe;
+	haven__case probe = *c;
 	bool repeat = false;
 	haven_err rv;
 
-	if ((rv = case_load(a, h, &c)) != HAVEN_OK) {
-		return (rv);
-	}
-	probe = c;
 	if (referral_pair(a, env, pk, &probe) != HAVEN_OK) {
-		return (haven__agt_case_put(a, h->msg_id, &c)); /* no view */
+		return (HAVEN_OK); /* not a view we can read: nothing to list */
 	}
-	if ((rv = detect_repeat(a, &probe, rec->received_ms, &repeat)) !=
+	if ((rv = detect_repeat(a, &probe, received_ms, &repeat)) !=
 	    HAVEN_OK) {
 		return (rv);
 	}
-	c = probe;
-	c.has_referral = true;
-	memcpy(c.referral_id, h->msg_id, HAVEN_MSGID_BYTES);
-	(void) snprintf(c.referrer, sizeof(c.referrer), "%s", h->sender);
-	c.first_ms = c.first_ms != 0 ? c.first_ms : rec->received_ms;
-	c.received_ms = rec->received_ms;
-	c.referrals++;
-	c.repeat = repeat || tag_is(h, "repeat", "yes");
-	c.m6 = c.m6 || tag_is(h, "m6", "yes");
-	c.consent = tag_is(h, "consent", "yes") ? HAVEN__CONSENT_GIVEN :
+	*c = probe;
+	c->has_referral = true;
+	memcpy(c->referral_id, h->msg_id, HAVEN_MSGID_BYTES);
+	(void) snprintf(c->referrer, sizeof(c->referrer), "%s", h->sender);
+	c->first_ms = c->first_ms != 0 ? c->first_ms : received_ms;
+	c->received_ms = received_ms;
+	c->referrals++;
+	c->repeat = repeat || tag_is(h, "repeat", "yes");
+	c->m6 = c->m6 || tag_is(h, "m6", "yes");
+	c->consent = tag_is(h, "consent", "yes") ? HAVEN__CONSENT_GIVEN :
 	    HAVEN__CONSENT_REFUSED;
-	c.consent_ms = rec->received_ms;
-	c.has_caselist = false;
-	rv = haven__agt_next_meeting(haven_policy_marac_settings(a->policy),
-	    rec->received_ms, &c.meeting_ms);
-	return (rv != HAVEN_OK ? rv : haven__agt_case_put(a, h->msg_id, &c));
+	c->consent_ms = received_ms;
+	c->has_caselist = false;
+	*changed = true;
+	return (haven__agt_next_meeting(haven_policy_marac_settings(a->policy),
+	    received_ms, &c->meeting_ms));
 }
 
 static haven_err
-index_consent(haven__agent *a, const haven_envelope *env,
-    const haven__inbox_rec *rec)
+index_consent(haven__agent *a, const haven_pseudonym_key *pk,
+    const haven_envelope *env, int64_t received_ms, haven__case *c,
+    bool *changed)
 {
-	const haven_header *h = &env->hdr;
-	haven__case c;
-	haven_err rv;
+	static const char *const tags[] = { "given", "refused", "withdrawn" };
+	static const uint8_t states[] = { HAVEN__CONSENT_GIVEN,
+		HAVEN__CONSENT_REFUSED, HAVEN__CONSENT_WITHDRAWN };
 
-	if ((rv = case_load(a, h, &c)) != HAVEN_OK) {
-		return (rv);
+	(void) a, (void) pk;
+	for (size_t i = 0; i < sizeof(states); i++) {
+		if (tag_is(&env->hdr, "consent", tags[i])) {
+			c->consent = states[i];
+			c->consent_ms = received_ms;
+			*changed = true;
+		}
 	}
-	if (tag_is(h, "consent", "given")) {
-		c.consent = HAVEN__CONSENT_GIVEN;
-	} else if (tag_is(h, "consent", "refused")) {
-		c.consent = HAVEN__CONSENT_REFUSED;
-	} else if (tag_is(h, "consent", "withdrawn")) {
-		c.consent = HAVEN__CONSENT_WITHDRAWN;
-	} else {
-		return (haven__agt_store_case_put(a->store, h->msg_id,
-		    h->case_pseud, NULL, 0));
-	}
-	c.consent_ms = rec->received_ms;
-	return (haven__agt_case_put(a, h->msg_id, &c));
+	return (HAVEN_OK);
 }
 
 /* An M11: repeat, and back on the next meeting if its own has passed. */
 static haven_err
-index_flag(haven__agent *a, const haven_envelope *env,
-    const haven__inbox_rec *rec)
+index_flag(haven__agent *a, const haven_pseudonym_key *pk,
+    const haven_envelope *env, int64_t received_ms, haven__case *c,
+    bool *changed)
 {
-	const haven_header *h = &env->hdr;
+	(void) pk, (void) env;
+	c->repeat = true;
+	*changed = true;
+	if (!c->has_referral || c->meeting_ms > received_ms) {
+		return (HAVEN_OK);
+	}
+	c->has_caselist = false;
+	return (haven__agt_next_meeting(haven_policy_marac_settings(a->policy),
+	    received_ms, &c->meeting_ms));
+}
+
+static const struct {
+	uint32_t type;
+	indexer fn;
+} indexers[] = {
+	{ HAVEN_MSG_MARAC_REFERRAL, index_referral },
+	{ HAVEN_MSG_CONSENT_DECISION, index_consent },
+	{ HAVEN_MSG_REPEAT_INCIDENT_FLAG, index_flag },
+};
+
+static indexer
+indexer_of(uint32_t type)
+{
+	for (size_t i = 0; i < sizeof(indexers) / sizeof(indexers[0]); i++) {
+		if (indexers[i].type == type) {
+			return (indexers[i].fn);
+		}
+	}
+	return (NULL);
+}
+
+/* Fold message `id` (env NULL: it does not decode) into its case and
+ * mark it indexed, in one write. */
+static haven_err
+index_msg(haven__agent *a, const haven_pseudonym_key *pk,
+    const uint8_t *id, const haven_envelope *env, int64_t received_ms)
+{
+	static const uint8_t no_case[HAVEN_HASH_BYTES];
+	indexer fn = env != NULL ? indexer_of(env->hdr.type) : NULL;
+	bool changed = false;
 	haven__case c;
 	haven_err rv;
 
-	if ((rv = case_load(a, h, &c)) != HAVEN_OK) {
+	if (fn == NULL || !env->hdr.has_case) {
+		return (haven__agt_store_case_put(a->store, id, no_case, NULL,
+		    0)); /* nothing to index: only mark it */
+	}
+	if ((rv = case_load(a, &env->hdr, &c)) != HAVEN_OK ||
+	    (rv = fn(a, pk, env, received_ms, &c, &changed)) != HAVEN_OK) {
 		return (rv);
 	}
-	c.repeat = true;
-	if (c.has_referral && c.meeting_ms <= rec->received_ms) {
-		rv = haven__agt_next_meeting(haven_policy_marac_settings(
-		    a->policy), rec->received_ms, &c.meeting_ms);
-		c.has_caselist = false;
+	if (!changed) {
+		return (haven__agt_store_case_put(a->store, id, c.case_pseud,
+		    NULL, 0));
 	}
-	return (rv != HAVEN_OK ? rv : haven__agt_case_put(a, h->msg_id, &c));
+	return (haven__agt_case_put(a, id, &c));
 }
 
 static haven_err
 index_one(haven__agent *a, const haven_pseudonym_key *pk, const pend *p,
     bool *done)
 {
-	static const uint8_t no_case[HAVEN_HASH_BYTES];
 	haven_envelope *env = NULL;
 	haven__inbox_rec rec;
 	bool seen = false;
@@ -551,16 +589,10 @@ index_one(haven__agent *a, const haven_pseudonym_key *pk, const pend *p,
 		return (rv);
 	}
 	if (haven_envelope_decode(&env, rec.envelope, rec.envelope_len) !=
-	    HAVEN_OK || !env->hdr.has_case) {
-		rv = haven__agt_store_case_put(a->store, p->id, no_case, NULL,
-		    0); /* nothing to index: only mark it */
-	} else if (env->hdr.type == HAVEN_MSG_MARAC_REFERRAL) {
-		rv = index_referral(a, pk, env, &rec);
-	} else if (env->hdr.type == HAVEN_MSG_CONSENT_DECISION) {
-		rv = index_consent(a, env, &rec);
-	} else {
-		rv = index_flag(a, env, &rec);
+	    HAVEN_OK) {
+		env = NULL;
 	}
+	rv = index_msg(a, pk, p->id, env, rec.received_ms);
 	haven_envelope_destroy(&env);
 	haven__agt_inbox_rec_release(&rec);
 	return (rv);
@@ -628,6 +660,16 @@ list_one(void *vctx, const haven__case *c)
 	return (true);
 }
 
+/* A string member of a listing row, "-" when absent or null. */
+static const char *
+field(const json_t *row, const char *key)
+{
+	const char *v = json_string_value(json_object_get(row, key));
+
+	return (v != NULL ? v : "-");
+}
+
+/* The text listing: pseudonyms, times, states and agency ids only. */
 static void
 print_cases(const json_t *arr)
 {
@@ -638,12 +680,9 @@ print_cases(const json_t *arr)
 	    "RECEIVED", "MEETING", "REPEAT", "CONSENT", "REFERRER");
 	json_array_foreach(arr, i, e) {
 		(void) printf("%-64s  %-20s  %-20s  %-6s  %-9s  %s\n",
-		    json_string_value(json_object_get(e, "case")),
-		    json_string_value(json_object_get(e, "received")),
-		    json_string_value(json_object_get(e, "meeting")),
+		    field(e, "case"), field(e, "received"), field(e, "meeting"),
 		    json_is_true(json_object_get(e, "repeat")) ? "REPEAT" : "-",
-		    json_string_value(json_object_get(e, "consent")),
-		    json_string_value(json_object_get(e, "referrer")));
+		    field(e, "consent"), field(e, "referrer"));
 	}
 }
 

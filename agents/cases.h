@@ -105,7 +105,9 @@ int haven__agt_cases_prepare(haven__agent *a, haven_pseudonym_key **pk,
 int haven__agt_marac_pk(haven__agent *a, haven_pseudonym_key **pk);
 
 /**
- * Build (haven_marac_from_json) message `type` from the JSON text, seal
+ * Build message `type` from the JSON text (haven_marac_from_json_ex with
+ * HAVEN_MARAC_DEFER_BROKER: content checked here, the header rules left
+ * to the broker, which refuses and audits), seal
  * it into envelopes of at most HAVEN_MAX_VIEWS views and
  * HAVEN_MAX_RECIPIENTS recipients, write them all to the outbox in one
  * transaction, then submit and report receipts like `encompass submit`.

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "haven/envelope.h"
+#include "marac_cmd.h"
 #include "payload.h"
 #include "agent_session.h"
 #include "util.h"
@@ -60,6 +61,10 @@ open_and_check(haven__agent *a, const haven_envelope *env)
 	if (haven__agt_payload_verify(&env->hdr, a->cfg.agency, a->dir,
 	    payload, plen, &why) != HAVEN_OK && why == NULL) {
 		why = "content";
+	}
+	if (why == NULL && haven__agt_marac_case_check(a, &env->hdr, payload,
+	    plen) != HAVEN_OK) {
+		why = "case";
 	}
 	haven__agt_free_wiped(payload, plen);
 	return (why);

@@ -148,16 +148,6 @@ load_pseudonym_key(submit *s)
 	return (0);
 }
 
-/* The calendar area a school follows: its "calendar" attr, else its
- * "local_authority" attr (as haven_directory_calendar resolves it). */
-static const char *
-school_area(const haven_agency *ag)
-{
-	const char *area = haven_agency_attr(ag, "calendar");
-
-	return (area != NULL ? area : haven_agency_attr(ag, "local_authority"));
-}
-
 /* The policy's holiday duty agency for `area`, or NULL. */
 static const char *
 duty_for_area(const haven__agent *a, const char *area)
@@ -181,7 +171,7 @@ duty_for_area(const haven__agent *a, const char *area)
  * The holiday duty contact to copy an incident at `occurred_ms` to, or
  * NULL: only with a holiday of the school's calendar between the incident
  * and the school's next school day (so also on the evening of the last
- * day of a term; haven__agt_holiday_ahead), only if the policy
+ * day of a term; haven_calendar_holiday_ahead), only if the policy
  * names one for its area, and only one our directory lists, active and
  * not the school itself. A duty contact we cannot send to is logged and
  * skipped: the school's own notification must never wait for it.
@@ -194,8 +184,8 @@ holiday_duty(const haven__agent *a, const char *school,
 	const haven_agency *d;
 	const char *duty;
 
-	if (ag == NULL || !haven__agt_holiday_ahead(cal, occurred_ms) ||
-	    (duty = duty_for_area(a, school_area(ag))) == NULL) {
+	if (ag == NULL || !haven_calendar_holiday_ahead(cal, occurred_ms) ||
+	    (duty = duty_for_area(a, haven_calendar_area_of(ag))) == NULL) {
 		return (NULL);
 	}
 	d = haven_directory_find(a->dir, duty);
@@ -284,6 +274,7 @@ build_one(submit *s, size_t i, uint64_t seq)
 {
 	const haven_oe_item *it = &s->items[i];
 	const char *rcpt[2] = { it->recipient, s->msgs[i].duty };
+	const char *profile = kinds[kind_index(it->kind)].profile;
 	haven_view_in view;
 	haven_header hdr;
 	uint8_t *payload = NULL;
@@ -298,11 +289,10 @@ build_one(submit *s, size_t i, uint64_t seq)
 	}
 	if ((rv = haven_oe_payload_encode(s->inc, it, &payload, &plen)) ==
 	    HAVEN_OK) {
-		view.profile = kinds[kind_index(it->kind)].profile;
-		view.recipients = rcpt;
-		view.n_recipients = hdr.n_recipients; /* the school, a duty */
-		view.payload = payload;
-		view.payload_len = plen;
+		/* one view: the school and its holiday duty contact */
+		view = (haven_view_in){ .profile = profile, .recipients = rcpt,
+		    .n_recipients = hdr.n_recipients, .payload = payload,
+		    .payload_len = plen };
 		rv = haven_envelope_seal(&hdr, false, &view, 1, s->a->keys,
 		    s->a->dir, &s->msgs[i].env, &s->msgs[i].env_len, err,
 		    sizeof(err));

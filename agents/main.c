@@ -90,38 +90,41 @@ static const cmd cmds[] = {
 	/* MARAC and perpetrator panel (agents/marac_cmd.c, dapp_cmd.c,
 	 * cases.c; docs/marac-workflow.md) */
 	{ "marac", "refer", 1, false, haven__agt_cmd_marac_refer,
-	    "marac refer REFERRAL.json",
+	    "marac refer REFERRAL.json [--check]",
 	    "Send a MARAC referral (M5) to the IDVA service and the MARAC\n"
 	    "coordinator, with its M6 record (information shared without\n"
-	    "consent) when consent is not given. The partnership's criteria\n"
-	    "(signed policy) are checked first: R9 DASH at or over the\n"
-	    "threshold, R10 14-16 needs consent, R11 professional judgement\n"
-	    "with a rationale, M6 when consent = no, incident age. A refusal\n"
-	    "names the rule (exit 2). Written to the outbox before sending;\n"
-	    "receipts, REJECTED or PENDING as for 'encompass submit'." },
+	    "consent) when consent is not given. The content is checked here\n"
+	    "(fields, sizes, a judgement needs its written rationale); the\n"
+	    "partnership's criteria (R9 DASH at or over the threshold, R10\n"
+	    "14-16 needs consent, R11 judgement, M6 when consent = no, incident\n"
+	    "age) are decided by the broker from the signed header, which\n"
+	    "audits a refusal and names the rule (exit 2). --check runs every\n"
+	    "rule here and sends nothing (exit 0 valid, 2 refused). Written\n"
+	    "to the outbox before sending; receipts, REJECTED or PENDING as\n"
+	    "for 'encompass submit'." },
 	{ "marac", "consent", 1, false, haven__agt_cmd_marac_consent,
-	    "marac consent DECISION.json",
+	    "marac consent DECISION.json [--check]",
 	    "Record a consent decision (given, refused, withdrawn) for a case\n"
 	    "with the coordinator and the IDVA service. After a withdrawal the\n"
 	    "broker refuses consent-based sharing for the case; sharing with an\n"
 	    "M6 record stays possible. Exit codes as for 'marac refer'." },
 	{ "marac", "research", 1, false, haven__agt_cmd_marac_research,
-	    "marac research RETURN.json",
+	    "marac research RETURN.json [--check]",
 	    "Send a research return (M8) to the coordinator/chair only (R15;\n"
 	    "health returns need the Caldicott attestation). Never forwarded.\n"
 	    "Exit codes as for 'marac refer'." },
 	{ "marac", "plan", 1, false, haven__agt_cmd_marac_plan,
-	    "marac plan PLAN.json",
+	    "marac plan PLAN.json [--check]",
 	    "Publish a MARAC action plan (M9): one view per owning agency with\n"
 	    "that agency's actions only; a school gets education actions only\n"
 	    "(R8). Sent in envelopes of at most 8 views. Exit codes as for\n"
 	    "'marac refer'." },
 	{ "marac", "update", 1, false, haven__agt_cmd_marac_update,
-	    "marac update UPDATE.json",
+	    "marac update UPDATE.json [--check]",
 	    "Send an action update (M10) to the coordinator or panel chairs.\n"
 	    "Exit codes as for 'marac refer'." },
 	{ "marac", "flag", 1, false, haven__agt_cmd_marac_flag,
-	    "marac flag FLAG.json",
+	    "marac flag FLAG.json [--check]",
 	    "Flag a repeat incident (M11) to the coordinator. Exit codes as\n"
 	    "for 'marac refer'." },
 	{ "marac", "cases", 0, false, haven__agt_cmd_marac_cases,
@@ -132,7 +135,7 @@ static const cmd cmds[] = {
 	    "(R12: same victim and perpetrator within repeat_days, or an M11),\n"
 	    "consent, referrer. No personal data. --meeting lists one meeting." },
 	{ "marac", "caselist", 0, false, haven__agt_cmd_marac_caselist,
-	    "marac caselist --meeting YYYY-MM-DD",
+	    "marac caselist --meeting YYYY-MM-DD [--check]",
 	    "Coordinator: send one case list (M7) per case listed for that\n"
 	    "meeting to every agency that signed the information-sharing\n"
 	    "agreement (R14), built from the stored referral: names, dates of\n"
@@ -140,16 +143,16 @@ static const cmd cmds[] = {
 	    "already sent for that meeting is skipped. Exit 0 all receipted,\n"
 	    "2 refused, 1 otherwise." },
 	{ "dapp", "refer", 1, false, haven__agt_cmd_dapp_refer,
-	    "dapp refer REFERRAL.json",
+	    "dapp refer REFERRAL.json [--check]",
 	    "Refer a perpetrator to the panel of their area (M12). Refused\n"
 	    "(R16) when open to MAPPA or without MARAC history. Exit codes as\n"
 	    "for 'marac refer'." },
 	{ "dapp", "bundle", 1, false, haven__agt_cmd_dapp_bundle,
-	    "dapp bundle BUNDLE.json",
+	    "dapp bundle BUNDLE.json [--check]",
 	    "Panel co-chairs: send a case bundle (M13) to the members of that\n"
 	    "area's panel only (R17). Exit codes as for 'marac refer'." },
 	{ "dapp", "plan", 1, false, haven__agt_cmd_dapp_plan,
-	    "dapp plan PLAN.json",
+	    "dapp plan PLAN.json [--check]",
 	    "Panel co-chairs: send the panel's action plan (M14) to that\n"
 	    "area's panel members (R17). Exit codes as for 'marac refer'." },
 };
@@ -204,6 +207,10 @@ check_shape(const cmd *c, const haven__args *args, const haven__out *o)
 		return (haven__agt_out_fail(o, HAVEN_EINVAL, 2, "arguments",
 		    NULL,
 		    "--reader and --role belong to 'read'"));
+	}
+	if (args->check && strstr(c->usage, "[--check]") == NULL) {
+		return (haven__agt_out_fail(o, HAVEN_EINVAL, 2, "--check", NULL,
+		    "--check belongs to the MARAC and panel sending commands"));
 	}
 	return (0);
 }

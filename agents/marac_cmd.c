@@ -1,6 +1,7 @@
 /*
  * agents/marac_cmd.c: the MARAC commands of haven-agent
- *   marac refer|consent|research|plan|update|flag FILE
+ *   marac refer|consent|research|plan|update|flag FILE [--check]
+ *   marac caselist --meeting DATE [--check]
  * and the machinery the panel commands (dapp_cmd.c) share: build a
  * message from its JSON input with libhaven's MARAC module (the same
  * thresholds the broker enforces, from the signed policy), seal it into
@@ -9,12 +10,20 @@
  * transaction) before anything is sent, then submit and wait for the
  * broker's signed receipts, exactly as `encompass submit` does.
  *
+ * Who refuses. Every rule the broker can decide from the header (the
+ * criteria R9-R11, incident age, recipients R13-R17, MAPPA R16...) is
+ * left to the broker (HAVEN_MARAC_DEFER_BROKER), so its refusal is a
+ * REJECT in the tamper-evident audit; the agent checks only what the
+ * broker cannot see (the content: schema, a judgement's rationale, an
+ * EDU action's category, an M7 without DASH or narrative, the M6
+ * record). With --check every rule is checked here and nothing is sent.
+ *
  * The broker sees only pseudonyms (case from the case reference, subjects
  * from name and date of birth, under the partnership key) and the
- * message's criteria tags. A refusal by the sender-side check (the rules
- * inside haven_marac_from_json) or by the broker (a REJECT naming the
- * rule) exits 2 with the rule in the output. Output names agencies, msg
- * ids, profiles and rules, never a person. Input and payloads are wiped.
+ * message's criteria tags. A refusal, here or by the broker (a REJECT
+ * naming the rule), exits 2 with the rule in the output. Output names
+ * agencies, msg ids, profiles and rules, never a person. Input and
+ * payloads are wiped.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -25,6 +34,7 @@
 #include "cases.h"
 #include "haven/calendar.h"
 #include "cmds.h"
+#include "marac_cmd.h"
 #include "util.h"
 
 #define MAX_ENVS HAVEN_MARAC_MAX_VIEWS
@@ -361,12 +371,32 @@ report_json(const msend *s, json_t **doc)
 	return (n_pend > 0 ? HAVEN__EXIT_ERROR : HAVEN__EXIT_OK);
 }
 
+/* --check's report: the views that would be sent. */
+static void
+print_check(const json_t *doc)
+{
+	const json_t *v;
+	size_t i;
+
+	(void) printf("%s: valid (every rule checked here); nothing sent\n",
+	    json_string_value(json_object_get(doc, "type")));
+	json_array_foreach(json_object_get(doc, "views"), i, v) {
+		(void) printf("  view %-16s  %zu recipient(s)\n",
+		    json_string_value(json_object_get(v, "profile")),
+		    json_array_size(json_object_get(v, "recipients")));
+	}
+}
+
 static void
 print_text(const json_t *doc)
 {
 	const json_t *m, *r;
 	size_t i;
 
+	if (json_is_true(json_object_get(doc, "checked"))) {
+		print_check(doc);
+		return;
+	}
 	(void) printf("%-32s  %-22s  %-8s  %s\n", "MSG ID", "TYPE",
 	    "RCPTS", "RESULT");
 	json_array_foreach(json_object_get(doc, "messages"), i, m) {
@@ -430,13 +460,15 @@ msend_free(msend *s)
 }
 
 static int
-build_msg(msend *s, uint32_t type, const char *json, size_t len, merr *e)
+build_msg(msend *s, uint32_t type, const char *json, size_t len,
+    bool check, merr *e)
 {
 	char why[256] = "";
 
-	e->code = haven_marac_from_json(type, json, len, s->a->cfg.agency,
+	e->code = haven_marac_from_json_ex(type, json, len, s->a->cfg.agency,
 	    s->a->dir, haven_policy_marac_settings(s->a->policy),
-	    haven__now_ms(), &s->m, e->field, sizeof(e->field), why,
+	    haven__now_ms(), check ? HAVEN_MARAC_CHECK_ALL :
+	    HAVEN_MARAC_DEFER_BROKER, &s->m, e->field, sizeof(e->field), why,
 	    sizeof(why));
 	if (e->code == HAVEN_OK) {
 		return (0);
@@ -447,13 +479,68 @@ build_msg(msend *s, uint32_t type, const char *json, size_t len, merr *e)
 	return (e->code == HAVEN_ENOMEM ? 1 : haven__agt_exit_code(e->code));
 }
 
+/* --check: what would be sent (views, recipients, criteria tags). */
+static json_t *
+check_json(const msend *s)
+{
+	json_t *views = json_array(), *tags = json_object();
+
+	for (size_t v = 0; views != NULL && v < s->m->n_views; v++) {
+		const haven_marac_view *mv = &s->m->views[v];
+
+		(void) json_array_append_new(views, json_pack("{s:s, s:o}",
+		    "profile", mv->profile, "recipients", ids_json(
+		    (const char (*)[HAVEN_ID_MAX]) mv->recipients,
+		    mv->n_recipients)));
+	}
+	for (size_t i = 0; tags != NULL && i < s->m->n_tags; i++) {
+		(void) json_object_set_new(tags, s->m->tags[i].key,
+		    json_string(s->m->tags[i].value));
+	}
+	return (json_pack("{s:b, s:s, s:s, s:b, s:b, s:o, s:o}", "ok", 1,
+	    "command", s->a->out.cmd != NULL ? s->a->out.cmd : "marac",
+	    "type", haven_msg_type_name(s->m->type), "checked", 1, "sent", 0,
+	    "views", views, "tags", tags));
+}
+
+/* --check after a successful build: the report, nothing sent. */
+static int
+checked(const msend *s, json_t **doc, merr *e)
+{
+	if ((*doc = check_json(s)) == NULL) {
+		e->code = HAVEN_ENOMEM;
+		(void) snprintf(e->why, sizeof(e->why), "out of memory");
+		return (1);
+	}
+	return (0);
+}
+
+/* Seal, outbox, send a built message; the report and its exit code. */
+static int
+seal_send(msend *s, json_t **doc, merr *e, uint8_t *sent)
+{
+	int ec;
+
+	if ((e->code = build_all(s, e)) != HAVEN_OK) {
+		return (1); /* sealing or storing: not the input's fault */
+	}
+	send_all(s);
+	ec = report_json(s, doc);
+	if (ec == 0 && sent != NULL) {
+		memcpy(sent, s->waits[0].msg_id, HAVEN_MSGID_BYTES);
+	}
+	return (ec);
+}
+
 /*
- * Build, outbox, send. On a refusal before sending, *doc is NULL and `e`
- * says why; otherwise *doc is the report. Returns the exit code.
+ * Build, outbox, send (with `check`: build with every rule and report,
+ * nothing sealed or sent). On a refusal before sending, *doc is NULL and
+ * `e` says why; otherwise *doc is the report. Returns the exit code.
  */
 static int
 marac_send(haven__agent *a, const haven_pseudonym_key *pk, uint32_t type,
-    const char *json, size_t len, json_t **doc, merr *e, uint8_t *sent)
+    const char *json, size_t len, bool check, json_t **doc, merr *e,
+    uint8_t *sent)
 {
 	msend *s = calloc(1, sizeof(*s));
 	int ec;
@@ -467,17 +554,8 @@ marac_send(haven__agent *a, const haven_pseudonym_key *pk, uint32_t type,
 	}
 	s->a = a;
 	s->pk = pk;
-	if ((ec = build_msg(s, type, json, len, e)) == 0) {
-		if ((e->code = build_all(s, e)) != HAVEN_OK) {
-			ec = 1; /* sealing or storing: not the input's fault */
-		} else {
-			send_all(s);
-			ec = report_json(s, doc);
-			if (ec == 0 && sent != NULL) {
-				memcpy(sent, s->waits[0].msg_id,
-				    HAVEN_MSGID_BYTES);
-			}
-		}
+	if ((ec = build_msg(s, type, json, len, check, e)) == 0) {
+		ec = check ? checked(s, doc, e) : seal_send(s, doc, e, sent);
 	}
 	msend_free(s);
 	return (ec);
@@ -500,20 +578,28 @@ emit(haven__agent *a, int ec, json_t *doc, const merr *e)
 	return (ec);
 }
 
-int
-haven__agt_marac_send_json(haven__agent *a, const haven_pseudonym_key *pk,
-    uint32_t type, const char *json, size_t len, uint8_t *sent)
+/* Send `json` as `type`, or only check it; report. */
+static int
+send_or_check(haven__agent *a, const haven_pseudonym_key *pk,
+    uint32_t type, const char *json, size_t len, bool check, uint8_t *sent)
 {
 	json_t *doc = NULL;
 	merr e;
 	int ec;
 
-	ec = marac_send(a, pk, type, json, len, &doc, &e, sent);
+	ec = marac_send(a, pk, type, json, len, check, &doc, &e, sent);
 	return (emit(a, ec, doc, &e));
 }
 
 int
-haven__agt_marac_submit(haven__agent *a, uint32_t type, const char *path)
+haven__agt_marac_send_json(haven__agent *a, const haven_pseudonym_key *pk,
+    uint32_t type, const char *json, size_t len, uint8_t *sent)
+{
+	return (send_or_check(a, pk, type, json, len, false, sent));
+}
+
+static int
+submit(haven__agent *a, uint32_t type, const char *path, bool check)
 {
 	haven_pseudonym_key *pk = NULL;
 	uint8_t *buf = NULL;
@@ -527,12 +613,24 @@ haven__agt_marac_submit(haven__agent *a, uint32_t type, const char *path)
 		    2 : 1, "input", NULL, "cannot read the input file"));
 	}
 	if ((ec = haven__agt_marac_pk(a, &pk)) == 0) {
-		ec = haven__agt_marac_send_json(a, pk, type,
-		    (const char *) buf, len, NULL);
+		ec = send_or_check(a, pk, type, (const char *) buf, len, check,
+		    NULL);
 	}
 	haven_pseudonym_key_destroy(&pk);
 	haven__agt_free_wiped(buf, len);
 	return (ec);
+}
+
+int
+haven__agt_marac_submit(haven__agent *a, uint32_t type, const char *path)
+{
+	return (submit(a, type, path, false));
+}
+
+int
+haven__agt_marac_run(haven__agent *a, uint32_t type, const haven__args *args)
+{
+	return (submit(a, type, args->pos[2], args->check));
 }
 
 /* ------------------------------------------------------------ commands */
@@ -540,43 +638,39 @@ haven__agt_marac_submit(haven__agent *a, uint32_t type, const char *path)
 int
 haven__agt_cmd_marac_refer(haven__agent *a, const haven__args *args)
 {
-	return (haven__agt_marac_submit(a, HAVEN_MSG_MARAC_REFERRAL,
-	    args->pos[2]));
+	return (haven__agt_marac_run(a, HAVEN_MSG_MARAC_REFERRAL, args));
 }
 
 int
 haven__agt_cmd_marac_consent(haven__agent *a, const haven__args *args)
 {
-	return (haven__agt_marac_submit(a, HAVEN_MSG_CONSENT_DECISION,
-	    args->pos[2]));
+	return (haven__agt_marac_run(a, HAVEN_MSG_CONSENT_DECISION, args));
 }
 
 int
 haven__agt_cmd_marac_research(haven__agent *a, const haven__args *args)
 {
-	return (haven__agt_marac_submit(a, HAVEN_MSG_MARAC_RESEARCH_RETURN,
-	    args->pos[2]));
+	return (haven__agt_marac_run(a, HAVEN_MSG_MARAC_RESEARCH_RETURN,
+	    args));
 }
 
 int
 haven__agt_cmd_marac_plan(haven__agent *a, const haven__args *args)
 {
-	return (haven__agt_marac_submit(a, HAVEN_MSG_MARAC_ACTION_PLAN,
-	    args->pos[2]));
+	return (haven__agt_marac_run(a, HAVEN_MSG_MARAC_ACTION_PLAN, args));
 }
 
 int
 haven__agt_cmd_marac_update(haven__agent *a, const haven__args *args)
 {
-	return (haven__agt_marac_submit(a, HAVEN_MSG_ACTION_UPDATE,
-	    args->pos[2]));
+	return (haven__agt_marac_run(a, HAVEN_MSG_ACTION_UPDATE, args));
 }
 
 int
 haven__agt_cmd_marac_flag(haven__agent *a, const haven__args *args)
 {
-	return (haven__agt_marac_submit(a, HAVEN_MSG_REPEAT_INCIDENT_FLAG,
-	    args->pos[2]));
+	return (haven__agt_marac_run(a, HAVEN_MSG_REPEAT_INCIDENT_FLAG,
+	    args));
 }
 
 /* ------------------------------------------------------------ payloads */
@@ -810,7 +904,7 @@ err_json(const merr *e)
 /* Send the M7 of one case; returns its exit code and its JSON entry. */
 static int
 caselist_one(haven__agent *a, const haven_pseudonym_key *pk, haven__case *c,
-    const char *date, json_t **entry)
+    const char *date, bool check, json_t **entry)
 {
 	json_t *ref = NULL, *in = NULL, *doc = NULL;
 	char *text = NULL;
@@ -829,9 +923,9 @@ caselist_one(haven__agent *a, const haven_pseudonym_key *pk, haven__case *c,
 		(void) snprintf(e.why, sizeof(e.why), "out of memory");
 	} else {
 		ec = marac_send(a, pk, HAVEN_MSG_MARAC_CASE_LIST, text,
-		    strlen(text), &doc, &e, c->caselist_id);
+		    strlen(text), check, &doc, &e, c->caselist_id);
 	}
-	if (ec == 0) {
+	if (ec == 0 && !check) {
 		c->has_caselist = true;
 		c->caselist_meeting_ms = c->meeting_ms;
 		if (haven__agt_case_put(a, NULL, c) != HAVEN_OK) {
@@ -881,15 +975,19 @@ print_caselist(const json_t *doc)
 }
 
 static const char *
-status_of(int ec)
+status_of(int ec, bool check)
 {
-	return (ec == 0 ? "sent" : ec == 2 ? "refused" : "not-sent");
+	if (ec == 0) {
+		return (check ? "valid" : "sent");
+	}
+	return (ec == 2 ? "refused" : "not-sent");
 }
 
-/* Send every case of the meeting; the worst exit code wins (2 > 1). */
+/* Send (or check) every case of the meeting; the worst exit code wins
+ * (2 > 1). */
 static int
 caselist_send(haven__agent *a, const haven_pseudonym_key *pk, cl_ctx *l,
-    const char *date, json_t *arr)
+    const char *date, bool check, json_t *arr)
 {
 	int worst = 0;
 
@@ -903,9 +1001,9 @@ caselist_send(haven__agent *a, const haven_pseudonym_key *pk, cl_ctx *l,
 			    "already-sent", NULL));
 			continue;
 		}
-		ec = caselist_one(a, pk, c, date, &res);
-		(void) json_array_append_new(arr, case_entry(c, status_of(ec),
-		    res));
+		ec = caselist_one(a, pk, c, date, check, &res);
+		(void) json_array_append_new(arr, case_entry(c,
+		    status_of(ec, check), res));
 		worst = ec == 2 || worst == 2 ? 2 : (ec != 0 ? ec : worst);
 	}
 	return (worst);
@@ -938,7 +1036,7 @@ haven__agt_cmd_marac_caselist(haven__agent *a, const haven__args *args)
 		    "cannot read the case index");
 		goto out;
 	}
-	ec = caselist_send(a, pk, &l, args->meeting, arr);
+	ec = caselist_send(a, pk, &l, args->meeting, args->check, arr);
 	doc = json_pack("{s:b, s:s, s:s, s:I, s:O}", "ok", ec == 0,
 	    "command", "marac caselist", "meeting", args->meeting, "indexed",
 	    (json_int_t) indexed, "cases", arr);
@@ -953,4 +1051,36 @@ out:
 	free(l.v);
 	haven_pseudonym_key_destroy(&pk);
 	return (ec);
+}
+
+haven_err
+haven__agt_marac_case_check(const haven__agent *a, const haven_header *hdr,
+    const uint8_t *payload, size_t len)
+{
+	uint8_t want[HAVEN_HASH_BYTES];
+	const char *ref;
+	char *text = NULL;
+	json_t *o = NULL;
+	haven_err rv = HAVEN_EINVAL;
+
+	if (!haven__agt_marac_type(hdr->type) || a->pseudonym == NULL) {
+		return (HAVEN_OK);
+	}
+	if (!hdr->has_case || haven__agt_marac_payload_json(hdr->type,
+	    payload, len, &text) != HAVEN_OK ||
+	    (o = json_loads(text, 0, NULL)) == NULL) {
+		goto out;
+	}
+	ref = json_string_value(json_object_get(o, "case_ref"));
+	if (ref != NULL) {
+		haven_pseudonym_case(want, a->pseudonym, ref);
+		rv = sodium_memcmp(want, hdr->case_pseud, HAVEN_HASH_BYTES) ==
+		    0 ? HAVEN_OK : HAVEN_EINVAL;
+	}
+out:
+	json_decref(o);
+	if (text != NULL) {
+		haven__agt_free_wiped(text, strlen(text));
+	}
+	return (rv);
 }

@@ -243,25 +243,6 @@ school_calendar(const haven_directory *dir, const char *school,
 	}
 }
 
-bool
-haven__agt_holiday_ahead(const haven_calendar *cal, int64_t occurred_ms)
-{
-	int64_t next = 0, day;
-
-	if (haven_calendar_next_school_day(cal, occurred_ms, &next) !=
-	    HAVEN_OK) {
-		return (false);
-	}
-	/* bounded: the next school day is within 400 days */
-	for (day = haven_london_days(occurred_ms);
-	    day < haven_london_days(next); day++) {
-		if (haven_calendar_in_holiday(cal, day)) {
-			return (true);
-		}
-	}
-	return (false);
-}
-
 /* M1: deadline, incident time and holiday duty against the content. */
 static const char *
 m1_timing(const haven_header *hdr, const haven_incident *inc,
@@ -282,7 +263,8 @@ m1_timing(const haven_header *hdr, const haven_incident *inc,
 	if (hdr->occurred_ms != occ) {
 		return ("occurred");
 	}
-	if (strcmp(school, me) != 0 && !haven__agt_holiday_ahead(&cal, occ)) {
+	if (strcmp(school, me) != 0 &&
+	    !haven_calendar_holiday_ahead(&cal, occ)) {
 		return ("holiday-duty");
 	}
 	return (NULL);

@@ -44,19 +44,6 @@ HAVEN_NODISCARD haven_err haven__agt_rr_decode(const uint8_t *buf, size_t len,
  * by the deadline monitor); any other OE_ESCALATION is a police R5 one. */
 bool haven__agt_is_broker_escalation(const haven_header *hdr);
 
-/**
- * True if a holiday of `cal` lies between an incident at `occurred_ms` and
- * the school's next school day: some London date from the incident's up to
- * (not including) that school day's is in a holiday
- * (haven_calendar_in_holiday). An incident on a holiday counts, and so
- * does one on the evening of the last day of a term (nobody at school sees
- * it before the next term); a weekend inside a term does not. The broker
- * applies the same rule to a holiday duty recipient.
- */
-struct haven_calendar;
-bool haven__agt_holiday_ahead(const struct haven_calendar *cal,
-    int64_t occurred_ms);
-
 /** True for an OE_NOTIFICATION tagged holiday=yes whose school (the first
  * recipient) is not `me`: our copy as the holiday duty contact. */
 bool haven__agt_is_duty_copy(const haven_header *hdr, const char *me);
@@ -89,7 +76,7 @@ HAVEN_NODISCARD haven_err haven__agt_payload_check(const haven_header *hdr,
  *  - OE_NOTIFICATION: 0 < deadline_ms <= the start of the school's next
  *    school day after the payload's occurred_at (haven_directory_calendar
  *    of the children's school); header occurred_ms == occurred_at; a
- *    holiday duty copy only with a holiday ahead (haven__agt_holiday_ahead);
+ *    holiday duty copy only with a holiday ahead (haven_calendar_holiday_ahead);
  *  - OE_EHE_NOTIFICATION, police OE_ESCALATION: occurred_ms == occurred_at;
  *  - OE_RECEIPT: the header tag reader_role equals the receipt's role.
  * `*why` gets the first failed check, a stable code for logs: "content",

@@ -100,11 +100,8 @@ build_m3(reading *r, const haven__args *args, char *err, size_t errlen)
 		return (rv);
 	}
 	m3_header(r, seq, &hdr);
-	view.profile = "oe.receipt";
-	view.recipients = rcpt;
-	view.n_recipients = 1;
-	view.payload = payload;
-	view.payload_len = plen;
+	view = (haven_view_in){ .profile = "oe.receipt", .recipients = rcpt,
+	    .n_recipients = 1, .payload = payload, .payload_len = plen };
 	rv = haven_envelope_seal(&hdr, false, &view, 1, r->a->keys, r->a->dir,
 	    &r->env, &r->env_len, err, errlen);
 	memcpy(r->wait.msg_id, hdr.msg_id, HAVEN_MSGID_BYTES);

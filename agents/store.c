@@ -2,7 +2,10 @@
  * agents/store.c: the agent's LMDB store, sealed at rest (see agent_store.h).
  *
  * Sealed value layout:  ver(1) | flags(1) | nonce(24) | ciphertext+tag
- * AD = "haven-agent-rec-v1" | table(1) | msg id(16) | ver | flags.
+ * AD = label | table(1) | LMDB key | ver | flags, where the label is
+ * "haven-agent-rec-v1" and the key the msg id (16) for inbox, outbox and
+ * the keycheck, and "haven-agent-case-v1" with the case pseudonym (32)
+ * for the case index (one seal/unseal for all, parameterised by `kind`).
  * The brief asks for AD = msg id; we bind the table and flags as well, so
  * an outbox record cannot be replayed as an inbox record and the
  * "verified" flag (bit 0) cannot be flipped by someone with disk access.
@@ -32,10 +35,31 @@
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define HDR_LEN (2 + NONCE_LEN)
-#define AD_LABEL "haven-agent-rec-v1"
-#define AD_LEN (sizeof(AD_LABEL) - 1 + 1 + HAVEN_MSGID_BYTES + 2)
+#define AD_MAX 64
 
-enum { T_INBOX = 'i', T_OUTBOX = 'o', T_KEYCHECK = 'k' };
+_Static_assert(sizeof("haven-agent-case-v1") + 1 + HAVEN__CASE_KEY_BYTES +
+    2 <= AD_MAX, "AD_MAX too small");
+
+/*
+ * What a sealed value is bound to besides its flags: an AD label, a table
+ * byte and the LMDB key it is stored under (a msg id, or a case's
+ * pseudonym), with the plaintext cap for that table.
+ */
+typedef struct kind {
+	const char *label;
+	uint8_t table;
+	size_t key_len;
+	size_t max;
+} kind;
+
+static const kind K_INBOX = { "haven-agent-rec-v1", 'i', HAVEN_MSGID_BYTES,
+	HAVEN__REC_MAX };
+static const kind K_OUTBOX = { "haven-agent-rec-v1", 'o', HAVEN_MSGID_BYTES,
+	HAVEN__REC_MAX };
+static const kind K_KEYCHECK = { "haven-agent-rec-v1", 'k',
+	HAVEN_MSGID_BYTES, HAVEN__REC_MAX };
+static const kind K_CASE = { "haven-agent-case-v1", 'c',
+	HAVEN__CASE_KEY_BYTES, HAVEN__CASE_REC_MAX };
 
 struct haven__agent_store {
 	MDB_env *env;
@@ -48,30 +72,34 @@ struct haven__agent_store {
 	uint8_t *key; /* sodium_malloc'd store key */
 };
 
-static void
-ad_make(uint8_t ad[AD_LEN], int table, const uint8_t *id, uint8_t flags)
+/* AD = label | table | key | ver | flags; returns its length. */
+static size_t
+ad_make(uint8_t ad[AD_MAX], const kind *k, const uint8_t *key,
+    uint8_t flags)
 {
-	size_t o = sizeof(AD_LABEL) - 1;
+	size_t o = strlen(k->label);
 
-	memcpy(ad, AD_LABEL, o);
-	ad[o++] = (uint8_t) table;
-	memcpy(ad + o, id, HAVEN_MSGID_BYTES);
-	o += HAVEN_MSGID_BYTES;
+	memcpy(ad, k->label, o);
+	ad[o++] = k->table;
+	memcpy(ad + o, key, k->key_len);
+	o += k->key_len;
 	ad[o++] = SEAL_VER;
-	ad[o] = flags;
+	ad[o++] = flags;
+	return (o);
 }
 
 /* Seal plain into *out (malloc'd); caller frees. */
 static haven_err
-seal(const haven__agent_store *st, int table, const uint8_t *id,
+seal(const haven__agent_store *st, const kind *k, const uint8_t *key,
     uint8_t flags, const uint8_t *plain, size_t plen, uint8_t **out,
     size_t *olen)
 {
-	uint8_t ad[AD_LEN];
+	uint8_t ad[AD_MAX];
 	unsigned long long clen = 0;
+	size_t adlen;
 	uint8_t *buf;
 
-	if (plen > HAVEN__REC_MAX) {
+	if (plen > k->max) {
 		return (HAVEN_EMSGSIZE);
 	}
 	if ((buf = malloc(HDR_LEN + plen + TAG_LEN)) == NULL) {
@@ -80,9 +108,9 @@ seal(const haven__agent_store *st, int table, const uint8_t *id,
 	buf[0] = SEAL_VER;
 	buf[1] = flags;
 	randombytes_buf(buf + 2, NONCE_LEN);
-	ad_make(ad, table, id, flags);
+	adlen = ad_make(ad, k, key, flags);
 	(void) crypto_aead_xchacha20poly1305_ietf_encrypt(buf + HDR_LEN, &clen,
-	    plain, plen, ad, sizeof(ad), NULL, buf + 2, st->key);
+	    plain, plen, ad, adlen, NULL, buf + 2, st->key);
 	*out = buf;
 	*olen = HDR_LEN + (size_t) clen;
 	return (HAVEN_OK);
@@ -90,25 +118,25 @@ seal(const haven__agent_store *st, int table, const uint8_t *id,
 
 /* Open a sealed value; *plain malloc'd (wipe + free), flags out. */
 static haven_err
-unseal(const haven__agent_store *st, int table, const uint8_t *id,
+unseal(const haven__agent_store *st, const kind *k, const uint8_t *key,
     const MDB_val *v, uint8_t **plain, size_t *plen, uint8_t *flags)
 {
 	const uint8_t *b = v->mv_data;
 	unsigned long long n = 0;
-	uint8_t ad[AD_LEN];
+	uint8_t ad[AD_MAX];
+	size_t adlen;
 	uint8_t *buf;
 
 	if (v->mv_size < HDR_LEN + TAG_LEN ||
-	    v->mv_size > HDR_LEN + TAG_LEN + HAVEN__REC_MAX ||
-	    b[0] != SEAL_VER) {
+	    v->mv_size > HDR_LEN + TAG_LEN + k->max || b[0] != SEAL_VER) {
 		return (HAVEN_ECORRUPT);
 	}
 	if ((buf = malloc(v->mv_size - HDR_LEN - TAG_LEN + 1)) == NULL) {
 		return (HAVEN_ENOMEM);
 	}
-	ad_make(ad, table, id, b[1]);
+	adlen = ad_make(ad, k, key, b[1]);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, &n, NULL,
-	    b + HDR_LEN, v->mv_size - HDR_LEN, ad, sizeof(ad), b + 2,
+	    b + HDR_LEN, v->mv_size - HDR_LEN, ad, adlen, b + 2,
 	    st->key) != 0) {
 		free(buf);
 		return (HAVEN_ECORRUPT);
@@ -119,45 +147,43 @@ unseal(const haven__agent_store *st, int table, const uint8_t *id,
 	return (HAVEN_OK);
 }
 
+/* Seal and store under `key` (k->key_len bytes) in `dbi`. */
 static haven_err
-put_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, int table,
-    const uint8_t *id, uint8_t flags, const uint8_t *plain, size_t plen,
+put_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, const kind *k,
+    const uint8_t *key, uint8_t flags, const uint8_t *plain, size_t plen,
     unsigned pflags)
 {
-	MDB_val k = { HAVEN_MSGID_BYTES, (void *) id };
+	MDB_val mk = { k->key_len, (void *) key };
 	MDB_val v;
 	uint8_t *sealed = NULL;
 	size_t slen = 0;
 	haven_err rv;
 	int rc;
 
-	if ((rv = seal(st, table, id, flags, plain, plen, &sealed, &slen)) !=
+	if ((rv = seal(st, k, key, flags, plain, plen, &sealed, &slen)) !=
 	    HAVEN_OK) {
 		return (rv);
 	}
 	v.mv_size = slen;
 	v.mv_data = sealed;
-	rc = mdb_put(txn, dbi, &k, &v, pflags);
+	rc = mdb_put(txn, dbi, &mk, &v, pflags);
 	free(sealed);
-	if (rc == MDB_KEYEXIST) {
-		return (HAVEN_EEXIST);
-	}
-	return (rc == 0 ? HAVEN_OK : haven__mdb_err(rc));
+	return (haven__mdb_err(rc)); /* MDB_KEYEXIST: HAVEN_EEXIST */
 }
 
-/* Fetch and unseal record `id` of `table` from `dbi` (see unseal). */
+/* Fetch and unseal the value under `key` in `dbi` (see unseal). */
 static haven_err
-get_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, int table,
-    const uint8_t *id, uint8_t **plain, size_t *plen, uint8_t *flags)
+get_sealed(haven__agent_store *st, MDB_txn *txn, MDB_dbi dbi, const kind *k,
+    const uint8_t *key, uint8_t **plain, size_t *plen, uint8_t *flags)
 {
-	MDB_val k = { HAVEN_MSGID_BYTES, (void *) id };
+	MDB_val mk = { k->key_len, (void *) key };
 	MDB_val v;
 	int rc;
 
-	if ((rc = mdb_get(txn, dbi, &k, &v)) != 0) {
+	if ((rc = mdb_get(txn, dbi, &mk, &v)) != 0) {
 		return (haven__mdb_err(rc));
 	}
-	return (unseal(st, table, id, &v, plain, plen, flags));
+	return (unseal(st, k, key, &v, plain, plen, flags));
 }
 
 /* A record that unseals but does not decode is corruption, not input. */
@@ -183,14 +209,14 @@ keycheck(haven__agent_store *st, MDB_txn *txn)
 
 	rc = mdb_get(txn, st->meta, &k, &v);
 	if (rc == 0) {
-		rv = unseal(st, T_KEYCHECK, zero, &v, &plain, &plen, &flags);
+		rv = unseal(st, &K_KEYCHECK, zero, &v, &plain, &plen, &flags);
 		haven__agt_free_wiped(plain, plen);
 		return (rv == HAVEN_ECORRUPT ? HAVEN_EAUTH : rv);
 	}
 	if (rc != MDB_NOTFOUND) {
 		return (haven__mdb_err(rc));
 	}
-	if ((rv = seal(st, T_KEYCHECK, zero, 0, zero, 0, &sealed, &slen)) !=
+	if ((rv = seal(st, &K_KEYCHECK, zero, 0, zero, 0, &sealed, &slen)) !=
 	    HAVEN_OK) {
 		return (rv);
 	}
@@ -388,28 +414,36 @@ haven__agt_store_dir_version(haven__agent_store *st, uint64_t version)
 	return (finish(txn, rv));
 }
 
-/* A read-only transaction with a cursor on `dbi`, for a scan. */
+/* Called per entry of a scan with a key of the expected length; return
+ * false to stop. The values are valid until the scan's txn ends. */
+typedef bool (*scan_fn)(haven__agent_store *st, MDB_txn *txn,
+    const MDB_val *k, const MDB_val *v, void *ctx);
+
+/* Visit the keys of `dbi` that are `key_len` long, in key order, in one
+ * read-only transaction. */
 static haven_err
-scan_begin(haven__agent_store *st, MDB_dbi dbi, MDB_txn **txn,
-    MDB_cursor **cur)
+scan(haven__agent_store *st, MDB_dbi dbi, size_t key_len, scan_fn fn,
+    void *ctx)
 {
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
 	haven_err rv;
 	int rc;
 
-	if ((rv = wbegin(st, txn, MDB_RDONLY)) != HAVEN_OK) {
+	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
 		return (rv);
 	}
-	if ((rc = mdb_cursor_open(*txn, dbi, cur)) != 0) {
-		mdb_txn_abort(*txn);
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
 		return (haven__mdb_err(rc));
 	}
-	return (HAVEN_OK);
-}
-
-/* End a scan; `rc` is the last mdb_cursor_get result. */
-static haven_err
-scan_end(MDB_txn *txn, MDB_cursor *cur, int rc)
-{
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == key_len && !fn(st, txn, &k, &v, ctx)) {
+			break;
+		}
+	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
@@ -426,7 +460,7 @@ inbox_read(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 	haven_err rv;
 
 	memset(rec, 0, sizeof(*rec));
-	if ((rv = get_sealed(st, txn, st->inbox, T_INBOX, id, &plain, &plen,
+	if ((rv = get_sealed(st, txn, st->inbox, &K_INBOX, id, &plain, &plen,
 	         &flags)) != HAVEN_OK) {
 		return (rv);
 	}
@@ -448,7 +482,7 @@ inbox_write(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 	    &plen)) != HAVEN_OK) {
 		return (rv);
 	}
-	rv = put_sealed(st, txn, st->inbox, T_INBOX, id,
+	rv = put_sealed(st, txn, st->inbox, &K_INBOX, id,
 	    rec->verified ? FLAG_VERIFIED : 0, plain, plen, 0);
 	haven__agt_free_wiped(plain, plen);
 	return (rv);
@@ -513,36 +547,34 @@ haven__agt_store_inbox_has(haven__agent_store *st,
 	return (rv);
 }
 
+typedef struct inbox_scan {
+	haven__inbox_fn fn;
+	void *ctx;
+} inbox_scan;
+
+static bool
+inbox_step(haven__agent_store *st, MDB_txn *txn, const MDB_val *k,
+    const MDB_val *v, void *vctx)
+{
+	inbox_scan *s = vctx;
+	haven__inbox_rec rec;
+	haven_err r;
+	bool go;
+
+	(void) v;
+	r = inbox_read(st, txn, k->mv_data, &rec);
+	go = s->fn(s->ctx, k->mv_data, r == HAVEN_OK ? &rec : NULL, r);
+	haven__agt_inbox_rec_release(&rec);
+	return (go);
+}
+
 haven_err
 haven__agt_store_inbox_each(haven__agent_store *st, haven__inbox_fn fn,
     void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	haven_err rv;
-	int rc;
+	inbox_scan s = { fn, ctx };
 
-	if ((rv = scan_begin(st, st->inbox, &txn, &cur)) != HAVEN_OK) {
-		return (rv);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		haven__inbox_rec rec;
-		haven_err r;
-		bool go;
-
-		if (k.mv_size != HAVEN_MSGID_BYTES) {
-			continue;
-		}
-		r = inbox_read(st, txn, k.mv_data, &rec);
-		go = fn(ctx, k.mv_data, r == HAVEN_OK ? &rec : NULL, r);
-		haven__agt_inbox_rec_release(&rec);
-		if (!go) {
-			break;
-		}
-	}
-	return (scan_end(txn, cur, rc));
+	return (scan(st, st->inbox, HAVEN_MSGID_BYTES, inbox_step, &s));
 }
 
 /* ------------------------------------------------------------ outbox */
@@ -567,7 +599,7 @@ outbox_new(haven__agent_store *st, MDB_txn *txn,
 	    &plen)) != HAVEN_OK) {
 		return (rv);
 	}
-	rv = put_sealed(st, txn, st->outbox, T_OUTBOX, it->msg_id, 0, plain,
+	rv = put_sealed(st, txn, st->outbox, &K_OUTBOX, it->msg_id, 0, plain,
 	    plen, MDB_NOOVERWRITE);
 	haven__agt_free_wiped(plain, plen);
 	if (rv == HAVEN_OK &&
@@ -602,7 +634,7 @@ outbox_read(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 	haven_err rv;
 
 	memset(rec, 0, sizeof(*rec));
-	if ((rv = get_sealed(st, txn, st->outbox, T_OUTBOX, id, &plain, &plen,
+	if ((rv = get_sealed(st, txn, st->outbox, &K_OUTBOX, id, &plain, &plen,
 	         &flags)) != HAVEN_OK) {
 		return (rv);
 	}
@@ -668,7 +700,7 @@ settle_txn(haven__agent_store *st, MDB_txn *txn, const uint8_t *id,
 	    &plen)) != HAVEN_OK) {
 		goto out;
 	}
-	rv = put_sealed(st, txn, st->outbox, T_OUTBOX, id, 0, plain, plen, 0);
+	rv = put_sealed(st, txn, st->outbox, &K_OUTBOX, id, 0, plain, plen, 0);
 	rc = mdb_del(txn, st->outpend, &k, NULL);
 	if (rv == HAVEN_OK && rc != 0 && rc != MDB_NOTFOUND) {
 		rv = haven__mdb_err(rc);
@@ -701,27 +733,34 @@ haven__agt_store_outbox_settle(haven__agent_store *st,
 	return (finish(txn, rv));
 }
 
+typedef struct pend_scan {
+	uint8_t (*ids)[HAVEN_MSGID_BYTES];
+	size_t max;
+	size_t *n;
+} pend_scan;
+
+static bool
+pend_step(haven__agent_store *st, MDB_txn *txn, const MDB_val *k,
+    const MDB_val *v, void *vctx)
+{
+	pend_scan *p = vctx;
+
+	(void) st, (void) txn, (void) v;
+	memcpy(p->ids[(*p->n)++], k->mv_data, HAVEN_MSGID_BYTES);
+	return (*p->n < p->max);
+}
+
 haven_err
 haven__agt_store_outbox_pending(haven__agent_store *st,
     uint8_t (*ids)[HAVEN_MSGID_BYTES], size_t max, size_t *n)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	haven_err rv;
-	int rc;
+	pend_scan p = { ids, max, n };
 
 	*n = 0;
-	if ((rv = scan_begin(st, st->outpend, &txn, &cur)) != HAVEN_OK) {
-		return (rv);
+	if (max == 0) {
+		return (HAVEN_OK);
 	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size == HAVEN_MSGID_BYTES) {
-			memcpy(ids[(*n)++], k.mv_data, HAVEN_MSGID_BYTES);
-		}
-	}
-	return (scan_end(txn, cur, rc));
+	return (scan(st, st->outpend, HAVEN_MSGID_BYTES, pend_step, &p));
 }
 
 /* ------------------------------------------------------------ read */
@@ -777,79 +816,46 @@ haven__agt_store_inbox_mark_read(haven__agent_store *st,
 /* ------------------------------------------------------------ cases */
 
 /*
- * Case records (agents/cases.h) are sealed as the other records are,
- * with their own associated data: "haven-agent-case-v1" | table | the
- * 32-byte pseudonym key | ver | flags (always 0).
+ * Case records (agents/cases.h) are sealed as the other records are
+ * (K_CASE: AD "haven-agent-case-v1" | 'c' | the 32-byte pseudonym key |
+ * ver | flags), always with flags 0.
  */
-#define CASE_AD_LABEL "haven-agent-case-v1"
-#define CASE_AD_LEN (sizeof(CASE_AD_LABEL) - 1 + 1 + \
-	HAVEN__CASE_KEY_BYTES + 2)
-#define T_CASE 'c'
 
-static void
-case_ad(uint8_t ad[CASE_AD_LEN], const uint8_t *key)
+/* Open a case value read under `key`; a set flag is corruption. */
+static haven_err
+case_open(haven__agent_store *st, const uint8_t *key, const MDB_val *v,
+    uint8_t **plain, size_t *len)
 {
-	size_t o = sizeof(CASE_AD_LABEL) - 1;
+	uint8_t flags = 0;
+	haven_err rv;
 
-	memcpy(ad, CASE_AD_LABEL, o);
-	ad[o++] = T_CASE;
-	memcpy(ad + o, key, HAVEN__CASE_KEY_BYTES);
-	o += HAVEN__CASE_KEY_BYTES;
-	ad[o++] = SEAL_VER;
-	ad[o] = 0;
+	if ((rv = unseal(st, &K_CASE, key, v, plain, len, &flags)) ==
+	    HAVEN_OK && flags != 0) {
+		haven__agt_free_wiped(*plain, *len);
+		*plain = NULL;
+		*len = 0;
+		rv = HAVEN_ECORRUPT;
+	}
+	return (rv);
 }
 
+/* Look `key` up in `dbi` in a new read-only transaction; on HAVEN_OK the
+ * caller aborts *txn, and *v lives until then. */
 static haven_err
-case_seal(const haven__agent_store *st, const uint8_t *key,
-    const uint8_t *plain, size_t plen, uint8_t **out, size_t *olen)
+ro_get(haven__agent_store *st, MDB_dbi dbi, const uint8_t *key,
+    size_t klen, MDB_txn **txn, MDB_val *v)
 {
-	uint8_t ad[CASE_AD_LEN];
-	unsigned long long clen = 0;
-	uint8_t *buf;
+	MDB_val k = { klen, (void *) key };
+	haven_err rv;
+	int rc;
 
-	if (plen > HAVEN__CASE_REC_MAX) {
-		return (HAVEN_EMSGSIZE);
+	if ((rv = wbegin(st, txn, MDB_RDONLY)) != HAVEN_OK) {
+		return (rv);
 	}
-	if ((buf = malloc(HDR_LEN + plen + TAG_LEN)) == NULL) {
-		return (HAVEN_ENOMEM);
+	if ((rc = mdb_get(*txn, dbi, &k, v)) != 0) {
+		mdb_txn_abort(*txn);
+		return (haven__mdb_err(rc));
 	}
-	buf[0] = SEAL_VER;
-	buf[1] = 0;
-	randombytes_buf(buf + 2, NONCE_LEN);
-	case_ad(ad, key);
-	(void) crypto_aead_xchacha20poly1305_ietf_encrypt(buf + HDR_LEN, &clen,
-	    plain, plen, ad, sizeof(ad), NULL, buf + 2, st->key);
-	*out = buf;
-	*olen = HDR_LEN + (size_t) clen;
-	return (HAVEN_OK);
-}
-
-static haven_err
-case_unseal(const haven__agent_store *st, const uint8_t *key,
-    const MDB_val *v, uint8_t **plain, size_t *plen)
-{
-	const uint8_t *b = v->mv_data;
-	unsigned long long n = 0;
-	uint8_t ad[CASE_AD_LEN];
-	uint8_t *buf;
-
-	if (v->mv_size < HDR_LEN + TAG_LEN ||
-	    v->mv_size > HDR_LEN + TAG_LEN + HAVEN__CASE_REC_MAX ||
-	    b[0] != SEAL_VER || b[1] != 0) {
-		return (HAVEN_ECORRUPT);
-	}
-	if ((buf = malloc(v->mv_size - HDR_LEN - TAG_LEN + 1)) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	case_ad(ad, key);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(buf, &n, NULL,
-	    b + HDR_LEN, v->mv_size - HDR_LEN, ad, sizeof(ad), b + 2,
-	    st->key) != 0) {
-		free(buf);
-		return (HAVEN_ECORRUPT);
-	}
-	*plain = buf;
-	*plen = (size_t) n;
 	return (HAVEN_OK);
 }
 
@@ -857,22 +863,17 @@ haven_err
 haven__agt_store_case_get(haven__agent_store *st,
     const uint8_t key[HAVEN__CASE_KEY_BYTES], uint8_t **plain, size_t *len)
 {
-	MDB_val k = { HAVEN__CASE_KEY_BYTES, (void *) key };
-	MDB_val v;
 	MDB_txn *txn;
+	MDB_val v;
 	haven_err rv;
-	int rc;
 
 	*plain = NULL;
 	*len = 0;
-	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
+	if ((rv = ro_get(st, st->cases, key, HAVEN__CASE_KEY_BYTES, &txn,
+	    &v)) != HAVEN_OK) {
 		return (rv);
 	}
-	if ((rc = mdb_get(txn, st->cases, &k, &v)) != 0) {
-		rv = haven__mdb_err(rc);
-	} else {
-		rv = case_unseal(st, key, &v, plain, len);
-	}
+	rv = case_open(st, key, &v, plain, len);
 	mdb_txn_abort(txn);
 	return (rv);
 }
@@ -881,28 +882,20 @@ static haven_err
 case_put_txn(haven__agent_store *st, MDB_txn *txn, const uint8_t *msg_id,
     const uint8_t *key, const uint8_t *plain, size_t len)
 {
-	MDB_val k = { HAVEN__CASE_KEY_BYTES, (void *) key };
 	MDB_val mk = { HAVEN_MSGID_BYTES, (void *) msg_id };
-	MDB_val v, empty = { 0, (void *) "" };
-	uint8_t *sealed = NULL;
-	size_t slen = 0;
+	MDB_val empty = { 0, (void *) "" };
 	haven_err rv = HAVEN_OK;
-	int rc = 0;
+	int rc;
 
-	if (plain != NULL) {
-		if ((rv = case_seal(st, key, plain, len, &sealed, &slen)) !=
-		    HAVEN_OK) {
-			return (rv);
-		}
-		v.mv_size = slen;
-		v.mv_data = sealed;
-		rc = mdb_put(txn, st->cases, &k, &v, 0);
-		free(sealed);
+	if (plain != NULL && (rv = put_sealed(st, txn, st->cases, &K_CASE,
+	    key, 0, plain, len, 0)) != HAVEN_OK) {
+		return (rv);
 	}
-	if (rc == 0 && msg_id != NULL) {
-		rc = mdb_put(txn, st->caseseen, &mk, &empty, 0);
+	if (msg_id != NULL &&
+	    (rc = mdb_put(txn, st->caseseen, &mk, &empty, 0)) != 0) {
+		rv = haven__mdb_err(rc);
 	}
-	return (rc == 0 ? rv : haven__mdb_err(rc));
+	return (rv);
 }
 
 haven_err
@@ -924,54 +917,46 @@ haven_err
 haven__agt_store_case_seen(haven__agent_store *st,
     const uint8_t msg_id[HAVEN_MSGID_BYTES], bool *seen)
 {
-	MDB_val k = { HAVEN_MSGID_BYTES, (void *) msg_id };
-	MDB_val v;
 	MDB_txn *txn;
+	MDB_val v;
 	haven_err rv;
-	int rc;
 
 	*seen = false;
-	if ((rv = wbegin(st, &txn, MDB_RDONLY)) != HAVEN_OK) {
-		return (rv);
+	rv = ro_get(st, st->caseseen, msg_id, HAVEN_MSGID_BYTES, &txn, &v);
+	if (rv == HAVEN_OK) {
+		mdb_txn_abort(txn);
+		*seen = true;
 	}
-	rc = mdb_get(txn, st->caseseen, &k, &v);
-	mdb_txn_abort(txn);
-	if (rc == MDB_NOTFOUND) {
-		return (HAVEN_OK);
-	}
-	*seen = rc == 0;
-	return (rc == 0 ? HAVEN_OK : haven__mdb_err(rc));
+	return (rv == HAVEN_ENOTFOUND ? HAVEN_OK : rv);
+}
+
+typedef struct case_scan {
+	haven__case_fn fn;
+	void *ctx;
+} case_scan;
+
+static bool
+case_step(haven__agent_store *st, MDB_txn *txn, const MDB_val *k,
+    const MDB_val *v, void *vctx)
+{
+	case_scan *c = vctx;
+	uint8_t *plain = NULL;
+	size_t plen = 0;
+	haven_err r;
+	bool go;
+
+	(void) txn;
+	r = case_open(st, k->mv_data, v, &plain, &plen);
+	go = c->fn(c->ctx, k->mv_data, r == HAVEN_OK ? plain : NULL, plen, r);
+	haven__agt_free_wiped(plain, plen);
+	return (go);
 }
 
 haven_err
 haven__agt_store_case_each(haven__agent_store *st, haven__case_fn fn,
     void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	haven_err rv;
-	int rc;
+	case_scan c = { fn, ctx };
 
-	if ((rv = scan_begin(st, st->cases, &txn, &cur)) != HAVEN_OK) {
-		return (rv);
-	}
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		uint8_t *plain = NULL;
-		size_t plen = 0;
-		haven_err r;
-		bool go;
-
-		if (k.mv_size != HAVEN__CASE_KEY_BYTES) {
-			continue;
-		}
-		r = case_unseal(st, k.mv_data, &v, &plain, &plen);
-		go = fn(ctx, k.mv_data, r == HAVEN_OK ? plain : NULL, plen, r);
-		haven__agt_free_wiped(plain, plen);
-		if (!go) {
-			break;
-		}
-	}
-	return (scan_end(txn, cur, rc));
+	return (scan(st, st->cases, HAVEN__CASE_KEY_BYTES, case_step, &c));
 }

@@ -17,6 +17,13 @@
  *   lastseen      agency id -> be64 time it last sent a frame (written at
  *                 most once a minute per agency, in the batch's txn).
  *
+ * School-offline escalations need a walk of every pending record. Its
+ * cost is kept off the idle path by a lower bound in memory
+ * (haven_dlstate.offline_next_ms): no walk before the earliest time one
+ * can become due, so with nothing due the look stays one cursor peek. The
+ * bound lives in memory only; a restarted broker walks at its first look
+ * and so resumes every pending deadline and offline check from the store.
+ *
  * Invariants: a record is written in the transaction that admits its
  * notification, and changes state only in the transaction that admits the
  * first receipt or raises the escalation, so the state, the due index, the
@@ -69,16 +76,6 @@ typedef struct dl_ref {
 	uint8_t id[HAVEN_MSGID_BYTES];
 	char school[HAVEN_ID_MAX];
 } dl_ref;
-
-static MDB_val
-val(const void *p, size_t n)
-{
-	MDB_val v;
-
-	v.mv_data = (void *) p;
-	v.mv_size = n;
-	return (v);
-}
 
 static MDB_dbi
 dbi(struct haven_broker *b, haven_store_owned which)
@@ -150,7 +147,7 @@ rec_get(struct haven_broker *b, MDB_txn *txn,
     const uint8_t id[HAVEN_MSGID_BYTES], const char *school, dl_rec *r)
 {
 	uint8_t kb[KEY_MAX];
-	MDB_val k = val(kb, rec_key(kb, id, school)), d;
+	MDB_val k = haven__store_val(kb, rec_key(kb, id, school)), d;
 	int rc = mdb_get(txn, dbi(b, HAVEN_STORE_DEADLINE), &k, &d);
 
 	if (rc != 0) {
@@ -164,8 +161,8 @@ rec_put(struct haven_broker *b, MDB_txn *txn,
     const uint8_t id[HAVEN_MSGID_BYTES], const char *school, const dl_rec *r)
 {
 	uint8_t kb[KEY_MAX], vb[REC_MAX];
-	MDB_val k = val(kb, rec_key(kb, id, school));
-	MDB_val d = val(vb, rec_pack(vb, r));
+	MDB_val k = haven__store_val(kb, rec_key(kb, id, school));
+	MDB_val d = haven__store_val(vb, rec_pack(vb, r));
 
 	return (haven__mdb_err(mdb_put(txn, dbi(b, HAVEN_STORE_DEADLINE), &k,
 	    &d, 0)));
@@ -175,7 +172,8 @@ static haven_err
 due_put(struct haven_broker *b, MDB_txn *txn, const dl_ref *r)
 {
 	uint8_t kb[DUE_MAX];
-	MDB_val k = val(kb, due_key(kb, r)), d = val("", 0);
+	MDB_val k = haven__store_val(kb, due_key(kb, r));
+	MDB_val d = haven__store_val("", 0);
 
 	return (haven__mdb_err(mdb_put(txn, dbi(b, HAVEN_STORE_DEADLINE_DUE),
 	    &k, &d, 0)));
@@ -185,7 +183,7 @@ static haven_err
 due_del(struct haven_broker *b, MDB_txn *txn, const dl_ref *r)
 {
 	uint8_t kb[DUE_MAX];
-	MDB_val k = val(kb, due_key(kb, r));
+	MDB_val k = haven__store_val(kb, due_key(kb, r));
 	int rc = mdb_del(txn, dbi(b, HAVEN_STORE_DEADLINE_DUE), &k, NULL);
 
 	return (rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
@@ -228,15 +226,6 @@ edu(const haven_directory *dir, const char *id)
 	return (a != NULL && strcmp(a->role, "EDU") == 0 ? a : NULL);
 }
 
-/* The calendar area a school follows (haven/calendar.h). */
-static const char *
-area_of(const haven_agency *a)
-{
-	const char *c = haven_agency_attr(a, "calendar");
-
-	return (c != NULL ? c : haven_agency_attr(a, "local_authority"));
-}
-
 static haven_err
 check_school(struct haven_broker *b, const haven_header *h,
     const char *school, char *rule, char *reason)
@@ -257,24 +246,13 @@ check_school(struct haven_broker *b, const haven_header *h,
 	return (HAVEN_OK);
 }
 
-/* A holiday lies between the incident and the school's next school day:
- * some local date from the incident's up to (not including) the date of
- * that school day is in a holiday of the calendar. So an incident on a
- * holiday counts, and so does one on the evening of the last day of a
- * term (nobody at school sees it before the next term); a weekend inside a
- * term does not. */
+/* The policy names `id` the holiday duty agency of calendar `area`. */
 static bool
-holiday_ahead(const haven_calendar *cal, int64_t occurred_ms)
+duty_of(const haven_policy_encompass *s, const char *area, const char *id)
 {
-	int64_t next = 0, day;
-
-	if (haven_calendar_next_school_day(cal, occurred_ms, &next) !=
-	    HAVEN_OK) {
-		return (false);
-	}
-	for (day = haven_london_days(occurred_ms);
-	    day < haven_london_days(next); day++) {
-		if (haven_calendar_in_holiday(cal, day)) {
+	for (size_t j = 0; area != NULL && j < s->n_holiday_duty; j++) {
+		if (strcmp(s->holiday_duty[j].calendar, area) == 0 &&
+		    strcmp(s->holiday_duty[j].agency, id) == 0) {
 			return (true);
 		}
 	}
@@ -282,7 +260,8 @@ holiday_ahead(const haven_calendar *cal, int64_t occurred_ms)
 }
 
 /* `id` is the holiday duty agency of the area of one of the header's
- * schools, and a holiday lies ahead of that school (holiday_ahead). */
+ * schools, and a holiday lies ahead of that school
+ * (haven_calendar_holiday_ahead). */
 static bool
 holiday_duty(struct haven_broker *b, const haven_header *h, const char *id)
 {
@@ -292,15 +271,11 @@ holiday_duty(struct haven_broker *b, const haven_header *h, const char *id)
 
 	for (size_t i = 0; i < h->n_recipients; i++) {
 		const haven_agency *a = edu(b->dir, h->recipients[i]);
-		const char *area = a != NULL ? area_of(a) : NULL;
 
-		for (size_t j = 0; area != NULL && j < s->n_holiday_duty; j++) {
-			if (strcmp(s->holiday_duty[j].calendar, area) == 0 &&
-			    strcmp(s->holiday_duty[j].agency, id) == 0 &&
-			    haven_directory_calendar(b->dir, a->id, &cal) ==
-			    HAVEN_OK && holiday_ahead(&cal, h->occurred_ms)) {
-				return (true);
-			}
+		if (duty_of(s, haven_calendar_area_of(a), id) &&
+		    haven_directory_calendar(b->dir, a->id, &cal) == HAVEN_OK &&
+		    haven_calendar_holiday_ahead(&cal, h->occurred_ms)) {
+			return (true);
 		}
 	}
 	return (false);
@@ -372,6 +347,30 @@ haven__deadline_check(struct haven_broker *b, const haven_header *h,
 	return (HAVEN_OK);
 }
 
+static void
+ref_init(dl_ref *ref, int64_t deadline_ms, const uint8_t id[HAVEN_MSGID_BYTES],
+    const char *school)
+{
+	memset(ref, 0, sizeof(*ref));
+	ref->deadline_ms = deadline_ms;
+	memcpy(ref->id, id, HAVEN_MSGID_BYTES);
+	haven__bcopy(ref->school, sizeof(ref->school), school);
+}
+
+/* A school-offline escalation of a notification accepted at `now_ms`
+ * cannot be due before now + the policy's limit: lower the monitor's
+ * bound (an aborted admission only makes it earlier than need be). */
+static void
+offline_bound(struct haven_broker *b, int64_t now_ms)
+{
+	int64_t at = now_ms + haven_policy_encompass_settings(
+	    b->policy)->offline_escalation_ms + 1;
+
+	if (at < b->dl.offline_next_ms) {
+		b->dl.offline_next_ms = at;
+	}
+}
+
 haven_err
 haven__deadline_record(struct haven_broker *b, MDB_txn *txn,
     const haven_header *h, int64_t now_ms)
@@ -390,15 +389,13 @@ haven__deadline_record(struct haven_broker *b, MDB_txn *txn,
 		if (edu(b->dir, h->recipients[i]) == NULL) {
 			continue;
 		}
-		memset(&ref, 0, sizeof(ref));
-		ref.deadline_ms = h->deadline_ms;
-		memcpy(ref.id, h->msg_id, HAVEN_MSGID_BYTES);
-		haven__bcopy(ref.school, sizeof(ref.school), h->recipients[i]);
+		ref_init(&ref, h->deadline_ms, h->msg_id, h->recipients[i]);
 		if ((rv = rec_put(b, txn, ref.id, ref.school, &r)) !=
 		    HAVEN_OK || (rv = due_put(b, txn, &ref)) != HAVEN_OK) {
 			return (rv);
 		}
 	}
+	offline_bound(b, now_ms);
 	return (HAVEN_OK);
 }
 
@@ -415,6 +412,20 @@ esc_init(haven_esc *e, const char *reason, const dl_ref *ref,
 	haven__bcopy(e->sender, sizeof(e->sender), r->sender);
 	e->deadline_ms = r->deadline_ms;
 	e->occurred_ms = r->occurred_ms;
+}
+
+/* Store the changed record `r` of `ref` and raise `e` about it, in one
+ * transaction: state, audit and the stored M4 agree. */
+static haven_err
+put_and_escalate(struct haven_broker *b, MDB_txn *txn, const dl_ref *ref,
+    const dl_rec *r, const haven_esc *e, int64_t now_ms)
+{
+	haven_err rv;
+
+	if ((rv = rec_put(b, txn, ref->id, ref->school, r)) != HAVEN_OK) {
+		return (rv);
+	}
+	return (haven__escalate(b, txn, e, now_ms, NULL));
 }
 
 haven_err
@@ -434,10 +445,7 @@ haven__deadline_receipt(struct haven_broker *b, MDB_txn *txn,
 	if (r.state != ST_PENDING && r.state != ST_ESCALATED) {
 		return (HAVEN_OK); /* only the first receipt counts */
 	}
-	memset(&ref, 0, sizeof(ref));
-	ref.deadline_ms = r.deadline_ms;
-	memcpy(ref.id, id, HAVEN_MSGID_BYTES);
-	haven__bcopy(ref.school, sizeof(ref.school), reader);
+	ref_init(&ref, r.deadline_ms, id, reader);
 	if ((rv = due_del(b, txn, &ref)) != HAVEN_OK) {
 		return (rv);
 	}
@@ -446,49 +454,92 @@ haven__deadline_receipt(struct haven_broker *b, MDB_txn *txn,
 		return (rec_put(b, txn, id, reader, &r));
 	}
 	r.state = ST_CLOSED;
-	if ((rv = rec_put(b, txn, id, reader, &r)) != HAVEN_OK) {
-		return (rv);
-	}
 	esc_init(&e, HAVEN_OE_REASON_CLOSED, &ref, &r);
 	haven__bcopy(e.reader, sizeof(e.reader), reader);
 	haven__bcopy(e.reader_role, sizeof(e.reader_role),
 	    role[0] != '\0' ? role : "UNKNOWN");
-	return (haven__escalate(b, txn, &e, now_ms, NULL));
+	return (put_and_escalate(b, txn, &ref, &r, &e, now_ms));
 }
 
-/* Up to `max` due entries with deadline <= now, in deadline order. Keys
- * are copied out: the caller writes afterwards. Corrupt keys are
- * dropped (logged) so that one cannot block the index. */
+/* What a walk of the due index gathers: up to `max` refs into out. */
+typedef struct due_acc {
+	int64_t now_ms;
+	dl_ref *out;
+	size_t max;
+	size_t n;
+	int64_t next; /* offline walks: earliest time one becomes due */
+	bool corrupt; /* a corrupt key was seen (a write walk drops it) */
+} due_acc;
+
+/* Called for each well-formed due key, in deadline order; clears *more
+ * to stop. */
+typedef haven_err (*due_fn)(struct haven_broker *b, MDB_txn *txn,
+    due_acc *acc, const dl_ref *ref, bool *more);
+
+/* Walk the due index from its first key. Corrupt keys are logged and,
+ * in a write transaction (`wr`), dropped, so that one cannot block the
+ * index. Refs are copies: `fn` may write to the store. */
 static haven_err
-due_collect(struct haven_broker *b, MDB_txn *txn, int64_t now_ms,
-    dl_ref *out, size_t max, size_t *n, bool wr)
+due_walk(struct haven_broker *b, MDB_txn *txn, bool wr, due_fn fn,
+    due_acc *acc)
 {
 	MDB_cursor *cur = NULL;
 	MDB_val k, d;
+	dl_ref ref;
+	haven_err rv = HAVEN_OK;
+	bool more = true;
 	int rc;
 
-	*n = 0;
 	if ((rc = mdb_cursor_open(txn, dbi(b, HAVEN_STORE_DEADLINE_DUE),
 	    &cur)) != 0) {
 		return (haven__mdb_err(rc));
 	}
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && *n < max;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && more;
 	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (!due_parse(&k, &out[*n])) {
+		if (!due_parse(&k, &ref)) {
 			haven__blog("HAVEN-BRK-STORE-ERR", "db=deadline_due "
 			    "code=ECORRUPT");
+			acc->corrupt = true;
 			if (wr && (rc = mdb_cursor_del(cur, 0)) != 0) {
 				break;
 			}
 			continue;
 		}
-		if (out[*n].deadline_ms > now_ms) {
+		if ((rv = fn(b, txn, acc, &ref, &more)) != HAVEN_OK) {
 			break;
 		}
-		(*n)++;
 	}
 	mdb_cursor_close(cur);
-	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));
+	if (rv == HAVEN_OK && rc != 0 && rc != MDB_NOTFOUND) {
+		rv = haven__mdb_err(rc);
+	}
+	return (rv);
+}
+
+static void
+acc_init(due_acc *acc, int64_t now_ms, dl_ref *out, size_t max)
+{
+	memset(acc, 0, sizeof(*acc));
+	acc->now_ms = now_ms;
+	acc->out = out;
+	acc->max = max;
+	acc->next = INT64_MAX;
+}
+
+/* The keys are in deadline order: stop at the first one not yet due. */
+static haven_err
+take_due(struct haven_broker *b, MDB_txn *txn, due_acc *acc,
+    const dl_ref *ref, bool *more)
+{
+	(void) b;
+	(void) txn;
+	if (ref->deadline_ms > acc->now_ms) {
+		*more = false;
+		return (HAVEN_OK);
+	}
+	acc->out[acc->n++] = *ref;
+	*more = acc->n < acc->max;
+	return (HAVEN_OK);
 }
 
 /* A pending notification whose deadline has come: deadline-missed. */
@@ -511,31 +562,39 @@ escalate_missed(haven_pass_ctx *p, const dl_ref *ref)
 		return (rv);
 	}
 	r.state = ST_ESCALATED;
-	if ((rv = rec_put(p->b, p->txn, ref->id, ref->school, &r)) !=
-	    HAVEN_OK) {
-		return (rv);
-	}
 	esc_init(&e, HAVEN_OE_REASON_DEADLINE, ref, &r);
-	return (haven__escalate(p->b, p->txn, &e, p->now_ms, NULL));
+	return (put_and_escalate(p->b, p->txn, ref, &r, &e, p->now_ms));
 }
 
+typedef haven_err (*escalate_fn)(haven_pass_ctx *, const dl_ref *);
+
 static haven_err
-run_missed(haven_pass_ctx *p)
+escalate_all(haven_pass_ctx *p, const dl_ref *refs, size_t n, escalate_fn fn)
 {
-	dl_ref refs[HAVEN_DEADLINE_BATCH];
-	size_t n = 0;
 	haven_err rv;
 
-	if ((rv = due_collect(p->b, p->txn, p->now_ms, refs,
-	    HAVEN_DEADLINE_BATCH, &n, true)) != HAVEN_OK) {
-		return (rv);
-	}
 	for (size_t i = 0; i < n; i++) {
-		if ((rv = escalate_missed(p, &refs[i])) != HAVEN_OK) {
+		if ((rv = fn(p, &refs[i])) != HAVEN_OK) {
 			return (rv);
 		}
 	}
 	return (HAVEN_OK);
+}
+
+/* Up to a batch of due entries with deadline <= now, in deadline
+ * order, escalated. */
+static haven_err
+run_missed(haven_pass_ctx *p)
+{
+	dl_ref refs[HAVEN_DEADLINE_BATCH];
+	due_acc acc;
+	haven_err rv;
+
+	acc_init(&acc, p->now_ms, refs, HAVEN_DEADLINE_BATCH);
+	if ((rv = due_walk(p->b, p->txn, true, take_due, &acc)) != HAVEN_OK) {
+		return (rv);
+	}
+	return (escalate_all(p, refs, acc.n, escalate_missed));
 }
 
 /* ------------------------------------------------------------ offline */
@@ -555,7 +614,8 @@ static haven_err
 seen_get(struct haven_broker *b, MDB_txn *txn, const char *agency,
     int64_t *ms)
 {
-	MDB_val k = val(agency, strnlen(agency, HAVEN_ID_MAX - 1)), d;
+	MDB_val k = haven__store_val(agency, strnlen(agency,
+	    HAVEN_ID_MAX - 1)), d;
 	int rc = mdb_get(txn, dbi(b, HAVEN_STORE_LASTSEEN), &k, &d);
 
 	*ms = 0;
@@ -575,7 +635,8 @@ haven_err
 haven__deadline_seen(struct haven_broker *b, MDB_txn *txn,
     const char *agency, int64_t now_ms)
 {
-	MDB_val k = val(agency, strnlen(agency, HAVEN_ID_MAX - 1)), d;
+	MDB_val k = haven__store_val(agency, strnlen(agency,
+	    HAVEN_ID_MAX - 1)), d;
 	uint8_t v[8];
 	int64_t prev = 0;
 	haven_err rv;
@@ -587,30 +648,38 @@ haven__deadline_seen(struct haven_broker *b, MDB_txn *txn,
 		return (HAVEN_OK);
 	}
 	haven__be64_put(v, (uint64_t) now_ms);
-	d = val(v, sizeof(v));
+	d = haven__store_val(v, sizeof(v));
 	return (haven__mdb_err(mdb_put(txn, dbi(b, HAVEN_STORE_LASTSEEN), &k,
 	    &d, 0)));
 }
 
-/* Pending, not yet offline-escalated, not collected by its school, and
- * the school unseen for longer than the policy allows. */
+/*
+ * When the notification of `ref` becomes due for a school-offline
+ * escalation (*at, broker clock; INT64_MAX: never as things stand):
+ * pending, not yet offline-escalated, still queued for its school, and
+ * the school unseen for longer than the policy allows (counted from the
+ * acceptance at the earliest). A connected school may leave at any time:
+ * its records are looked at again in OFFLINE_EVERY_MS.
+ */
 static haven_err
-offline_due(struct haven_broker *b, MDB_txn *txn, const dl_ref *ref,
-    int64_t now_ms, bool *yes)
+offline_at(struct haven_broker *b, MDB_txn *txn, const dl_ref *ref,
+    int64_t now_ms, int64_t *at)
 {
-	int64_t limit = haven_policy_encompass_settings(
-	    b->policy)->offline_escalation_ms;
 	int64_t seen = 0;
 	bool queued = false;
 	dl_rec r;
 	haven_err rv;
 
-	*yes = false;
+	*at = INT64_MAX;
 	rv = rec_get(b, txn, ref->id, ref->school, &r);
 	if (rv != HAVEN_OK || r.state != ST_PENDING ||
-	    (r.flags & FL_OFFLINE) != 0 || connected(b, ref->school)) {
+	    (r.flags & FL_OFFLINE) != 0) {
 		return (rv == HAVEN_ENOTFOUND || rv == HAVEN_ECORRUPT ?
 		    HAVEN_OK : rv);
+	}
+	if (connected(b, ref->school)) {
+		*at = now_ms + OFFLINE_EVERY_MS;
+		return (HAVEN_OK);
 	}
 	if ((rv = haven__store_pending_has(b->store, txn, ref->school,
 	    ref->id, &queued)) != HAVEN_OK || !queued ||
@@ -620,42 +689,41 @@ offline_due(struct haven_broker *b, MDB_txn *txn, const dl_ref *ref,
 	if (seen < r.accepted_ms) {
 		seen = r.accepted_ms;
 	}
-	*yes = now_ms - seen > limit;
+	*at = seen + haven_policy_encompass_settings(
+	    b->policy)->offline_escalation_ms + 1;
+	return (HAVEN_OK);
+}
+
+static haven_err
+take_offline(struct haven_broker *b, MDB_txn *txn, due_acc *acc,
+    const dl_ref *ref, bool *more)
+{
+	int64_t at = INT64_MAX;
+	haven_err rv;
+
+	if ((rv = offline_at(b, txn, ref, acc->now_ms, &at)) != HAVEN_OK) {
+		return (rv);
+	}
+	if (at <= acc->now_ms) {
+		acc->out[acc->n++] = *ref;
+	} else if (at < acc->next) {
+		acc->next = at;
+	}
+	*more = acc->n < acc->max;
 	return (HAVEN_OK);
 }
 
 /* Walk the due index (every pending notification) for offline schools;
- * up to `max` of them into out. */
+ * up to acc->max of them into acc->out. A walk to the end (fewer found)
+ * sets the monitor's bound: the earliest time another one can become
+ * due. */
 static haven_err
-offline_collect(struct haven_broker *b, MDB_txn *txn, int64_t now_ms,
-    dl_ref *out, size_t max, size_t *n)
+offline_walk(struct haven_broker *b, MDB_txn *txn, bool wr, due_acc *acc)
 {
-	MDB_cursor *cur = NULL;
-	MDB_val k, d;
-	haven_err rv = HAVEN_OK;
-	bool yes = false;
-	int rc;
+	haven_err rv = due_walk(b, txn, wr, take_offline, acc);
 
-	*n = 0;
-	if ((rc = mdb_cursor_open(txn, dbi(b, HAVEN_STORE_DEADLINE_DUE),
-	    &cur)) != 0) {
-		return (haven__mdb_err(rc));
-	}
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0 && *n < max;
-	    rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (!due_parse(&k, &out[*n])) {
-			continue;
-		}
-		if ((rv = offline_due(b, txn, &out[*n], now_ms, &yes)) !=
-		    HAVEN_OK) {
-			break;
-		}
-		*n += yes ? 1 : 0;
-	}
-	mdb_cursor_close(cur);
-	if (rv == HAVEN_OK && rc != 0 && rc != MDB_NOTFOUND) {
-		rv = haven__mdb_err(rc);
-	}
+	b->dl.offline_next_ms = rv == HAVEN_OK && acc->n < acc->max ?
+	    acc->next : 0;
 	return (rv);
 }
 
@@ -668,57 +736,73 @@ escalate_offline(haven_pass_ctx *p, const dl_ref *ref)
 
 	if ((rv = rec_get(p->b, p->txn, ref->id, ref->school, &r)) !=
 	    HAVEN_OK) {
-		return (rv == HAVEN_ECORRUPT ? HAVEN_OK : rv);
+		return (rv == HAVEN_ENOTFOUND || rv == HAVEN_ECORRUPT ?
+		    HAVEN_OK : rv);
 	}
 	r.flags |= FL_OFFLINE;
-	if ((rv = rec_put(p->b, p->txn, ref->id, ref->school, &r)) !=
-	    HAVEN_OK) {
-		return (rv);
-	}
 	esc_init(&e, HAVEN_OE_REASON_OFFLINE, ref, &r);
-	return (haven__escalate(p->b, p->txn, &e, p->now_ms, NULL));
+	return (put_and_escalate(p->b, p->txn, ref, &r, &e, p->now_ms));
 }
 
 static haven_err
 run_offline(haven_pass_ctx *p)
 {
 	dl_ref refs[HAVEN_DEADLINE_BATCH];
-	size_t n = 0;
+	due_acc acc;
 	haven_err rv;
 
-	if ((rv = offline_collect(p->b, p->txn, p->now_ms, refs,
-	    HAVEN_DEADLINE_BATCH, &n)) != HAVEN_OK) {
+	acc_init(&acc, p->now_ms, refs, HAVEN_DEADLINE_BATCH);
+	if ((rv = offline_walk(p->b, p->txn, true, &acc)) != HAVEN_OK ||
+	    (rv = escalate_all(p, refs, acc.n, escalate_offline)) !=
+	    HAVEN_OK) {
 		return (rv);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((rv = escalate_offline(p, &refs[i])) != HAVEN_OK) {
-			return (rv);
-		}
-	}
-	p->b->dl.offline_wanted = n == HAVEN_DEADLINE_BATCH;
+	p->b->dl.offline_wanted = acc.n == HAVEN_DEADLINE_BATCH;
 	return (HAVEN_OK);
 }
 
 /* ------------------------------------------------------------ monitor */
 
+/* Is a walk for offline schools worth its cost now? At most once a
+ * second, and only once the bound has come (or the policy's limit, which
+ * the bound was computed with, has changed). */
+static bool
+offline_look(struct haven_broker *b, int64_t now_ms, int64_t mono_ms)
+{
+	int64_t limit = haven_policy_encompass_settings(
+	    b->policy)->offline_escalation_ms;
+
+	if (mono_ms - b->dl.offline_mono < OFFLINE_EVERY_MS) {
+		return (false);
+	}
+	if (limit != b->dl.offline_limit_ms) {
+		b->dl.offline_limit_ms = limit;
+		b->dl.offline_next_ms = 0;
+	}
+	return (now_ms >= b->dl.offline_next_ms);
+}
+
 bool
 haven__deadline_due(struct haven_broker *b, int64_t now_ms, int64_t mono_ms)
 {
 	MDB_txn *txn = NULL;
+	due_acc acc;
 	dl_ref ref;
-	size_t n = 0;
 	bool due = false;
 
 	if (mono_ms < b->dl.hold_mono ||
 	    haven__store_begin(b->store, true, &txn) != HAVEN_OK) {
 		return (false);
 	}
-	due = due_collect(b, txn, now_ms, &ref, 1, &n, false) == HAVEN_OK &&
-	    n > 0;
-	if (!due && mono_ms - b->dl.offline_mono >= OFFLINE_EVERY_MS) {
+	/* One peek; a corrupt key asks for a pass, whose walk drops it. */
+	acc_init(&acc, now_ms, &ref, 1);
+	due = due_walk(b, txn, false, take_due, &acc) == HAVEN_OK &&
+	    (acc.n > 0 || acc.corrupt);
+	if (!due && offline_look(b, now_ms, mono_ms)) {
 		b->dl.offline_mono = mono_ms;
-		b->dl.offline_wanted = offline_collect(b, txn, now_ms, &ref, 1,
-		    &n) == HAVEN_OK && n > 0;
+		acc_init(&acc, now_ms, &ref, 1);
+		b->dl.offline_wanted = offline_walk(b, txn, false, &acc) ==
+		    HAVEN_OK && acc.n > 0;
 		due = b->dl.offline_wanted;
 	}
 	haven__store_abort(&txn);
@@ -743,4 +827,5 @@ void
 haven__deadline_hold(struct haven_broker *b, int64_t mono_ms)
 {
 	b->dl.hold_mono = mono_ms + OFFLINE_EVERY_MS;
+	b->dl.offline_next_ms = 0; /* the aborted pass's walk is void */
 }

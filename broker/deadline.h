@@ -33,6 +33,13 @@ typedef struct haven_dlstate {
 	int64_t offline_mono; /* last school-offline scan (monotonic) */
 	bool offline_wanted;  /* that scan found something to escalate */
 	int64_t hold_mono;    /* after a failed pass: no monitor work until */
+	/* No school-offline escalation can be due before this (broker
+	 * clock; 0 = unknown, walk at the next look). Set by a walk of the
+	 * whole due index, computed with offline_limit_ms, lowered by every
+	 * recorded notification; receipts, acks and a school's frames only
+	 * make the real time later, so it stays a lower bound. */
+	int64_t offline_next_ms;
+	int64_t offline_limit_ms;
 } haven_dlstate;
 
 /* Rule ids of the refusals decided here. */
@@ -84,8 +91,10 @@ HAVEN_NODISCARD haven_err haven__deadline_seen(struct haven_broker *b,
     MDB_txn *txn, const char *agency, int64_t now_ms);
 
 /** Cheap read-only look: is a deadline due at `now_ms`, or (at most once a
- * second of `mono_ms`) is a school-offline escalation due? The loop then
- * runs a pass even without frames. */
+ * second of `mono_ms`, and only once haven_dlstate.offline_next_ms has
+ * come) is a school-offline escalation due? With nothing due this costs
+ * one read transaction and one cursor peek. The loop then runs a pass
+ * even without frames. */
 bool haven__deadline_due(struct haven_broker *b, int64_t now_ms,
     int64_t mono_ms);
 

@@ -196,11 +196,8 @@ seal(struct haven_broker *b, const haven_esc *e, const esc_rcpts *r,
 	for (size_t i = 0; i < r->n; i++) {
 		ids[i] = r->id[i];
 	}
-	v.profile = ESC_PROFILE;
-	v.recipients = ids;
-	v.n_recipients = r->n;
-	v.payload = pl;
-	v.payload_len = pl_len;
+	v = (haven_view_in){ .profile = ESC_PROFILE, .recipients = ids,
+	    .n_recipients = r->n, .payload = pl, .payload_len = pl_len };
 	rv = haven_envelope_seal(h, false, &v, 1, b->keys, b->dir, out,
 	    out_len, err, sizeof(err));
 	free(pl);

@@ -6,6 +6,13 @@
  * only inside the batch's write transaction, with the CONSENT audit entry
  * that explains it, so state and audit commit together.
  *
+ * Admission: the parties' rules the policy cannot say
+ * (haven_marac_check_parties: a referral reaches both the IDVA and the
+ * coordinator, panel material comes from that area's co-chairs), then
+ * the criteria and tags (haven_marac_check_header), then consent. The
+ * sending agents leave every such rule to the broker, so each refusal is
+ * a REJECT in the audit naming its rule.
+ *
  * Consent: a referral records "given" or "refused" from its consent tag;
  * a CONSENT_DECISION records given, refused or withdrawn. While a case's
  * consent is refused or withdrawn, every MARAC or panel message about it
@@ -106,7 +113,8 @@ haven__marac_check(haven_broker *b, MDB_txn *txn, const haven_header *h,
 		return (HAVEN_OK);
 	}
 	cfg = haven_policy_marac_settings(b->policy);
-	if (haven_marac_check_header(cfg, h, now_ms, d) != HAVEN_OK) {
+	if (haven_marac_check_parties(b->dir, h, d) != HAVEN_OK ||
+	    haven_marac_check_header(cfg, h, now_ms, d) != HAVEN_OK) {
 		*refused = true;
 		return (HAVEN_OK);
 	}
@@ -123,7 +131,7 @@ haven__marac_check(haven_broker *b, MDB_txn *txn, const haven_header *h,
 		return (rv);
 	}
 	if ((state == C_REFUSED || state == C_WITHDRAWN) &&
-	    !tag_is(h, "m6", "yes")) {
+	    (!tag_is(h, "m6", "yes") || tag_is(h, "consent", "yes"))) {
 		deny(d, "consent", state == C_WITHDRAWN ?
 		    "consent for this case was withdrawn: share only with an "
 		    "M6 record (information shared without consent)" :

@@ -51,16 +51,6 @@ haven__store_dbi(haven_store *s, haven_store_owned which)
 	return (s->dbi[DB_OWNED + (int) which]);
 }
 
-static MDB_val
-val(const void *p, size_t n)
-{
-	MDB_val v;
-
-	v.mv_data = (void *) p;
-	v.mv_size = n;
-	return (v);
-}
-
 static haven_err
 dbs_open(haven_store *s, char *err, size_t errlen)
 {
@@ -123,7 +113,7 @@ peek(MDB_env *env, const char *key, uint64_t *v)
 {
 	MDB_txn *txn = NULL;
 	MDB_dbi dbi;
-	MDB_val k = val(key, strlen(key)), d;
+	MDB_val k = haven__store_val(key, strlen(key)), d;
 	int rc;
 
 	if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0) {
@@ -230,7 +220,7 @@ haven_err
 haven__store_meta_get(haven_store *s, MDB_txn *txn, const char *key,
     uint64_t *v)
 {
-	MDB_val k = val(key, strlen(key)), d;
+	MDB_val k = haven__store_val(key, strlen(key)), d;
 	int rc = mdb_get(txn, s->dbi[DB_META], &k, &d);
 
 	*v = 0;
@@ -252,7 +242,8 @@ haven__store_meta_put(haven_store *s, MDB_txn *txn, const char *key,
     uint64_t v)
 {
 	uint8_t b[8];
-	MDB_val k = val(key, strlen(key)), d = val(b, sizeof(b));
+	MDB_val k = haven__store_val(key, strlen(key));
+	MDB_val d = haven__store_val(b, sizeof(b));
 
 	haven__be64_put(b, v);
 	return (haven__mdb_err(mdb_put(txn, s->dbi[DB_META], &k, &d, 0)));
@@ -265,7 +256,7 @@ haven__store_dedup_get(haven_store *s, MDB_txn *txn,
     const uint8_t id[HAVEN_MSGID_BYTES], uint8_t env_hash[HAVEN_HASH_BYTES],
     haven_receipt *r)
 {
-	MDB_val k = val(id, HAVEN_MSGID_BYTES), d;
+	MDB_val k = haven__store_val(id, HAVEN_MSGID_BYTES), d;
 	int rc = mdb_get(txn, s->dbi[DB_DEDUP], &k, &d);
 
 	if (rc != 0) {
@@ -346,7 +337,7 @@ haven_err
 haven__store_msgmeta_get(haven_store *s, MDB_txn *txn,
     const uint8_t id[HAVEN_MSGID_BYTES], haven_msgmeta *m)
 {
-	MDB_val k = val(id, HAVEN_MSGID_BYTES), d;
+	MDB_val k = haven__store_val(id, HAVEN_MSGID_BYTES), d;
 	int rc = mdb_get(txn, s->dbi[DB_MSGMETA], &k, &d);
 
 	if (rc != 0) {
@@ -359,7 +350,7 @@ haven_err
 haven__store_msg_get(haven_store *s, MDB_txn *txn,
     const uint8_t id[HAVEN_MSGID_BYTES], const uint8_t **env, size_t *env_len)
 {
-	MDB_val k = val(id, HAVEN_MSGID_BYTES), d;
+	MDB_val k = haven__store_val(id, HAVEN_MSGID_BYTES), d;
 	int rc = mdb_get(txn, s->dbi[DB_MSG], &k, &d);
 
 	if (rc != 0) {
@@ -396,8 +387,8 @@ enqueue(haven_store *s, MDB_txn *txn, const char *rcpt,
 	qn += 8;
 	memcpy(pk + pn, id, HAVEN_MSGID_BYTES);
 	pn += HAVEN_MSGID_BYTES;
-	k = val(pk, pn);
-	d = val(qk, qn);
+	k = haven__store_val(pk, pn);
+	d = haven__store_val(qk, qn);
 	rc = mdb_put(txn, s->dbi[DB_PENDING], &k, &d, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		return (HAVEN_OK);
@@ -405,8 +396,8 @@ enqueue(haven_store *s, MDB_txn *txn, const char *rcpt,
 	if (rc != 0) {
 		return (haven__mdb_err(rc));
 	}
-	k = val(qk, qn);
-	d = val(id, HAVEN_MSGID_BYTES);
+	k = haven__store_val(qk, qn);
+	d = haven__store_val(id, HAVEN_MSGID_BYTES);
 	return (haven__mdb_err(mdb_put(txn, s->dbi[DB_QUEUE], &k, &d, 0)));
 }
 
@@ -417,14 +408,14 @@ put_blobs(haven_store *s, MDB_txn *txn, const uint8_t id[HAVEN_MSGID_BYTES],
 {
 	uint8_t meta[META_MAX], dd[DEDUP_LEN];
 	size_t mlen;
-	MDB_val k = val(id, HAVEN_MSGID_BYTES), d;
+	MDB_val k = haven__store_val(id, HAVEN_MSGID_BYTES), d;
 	haven_err rv;
 	int rc;
 
 	if ((rv = meta_pack(meta, &mlen, m)) != HAVEN_OK) {
 		return (rv);
 	}
-	d = val(env, env_len);
+	d = haven__store_val(env, env_len);
 	rc = mdb_put(txn, s->dbi[DB_MSG], &k, &d, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		return (HAVEN_EEXIST);
@@ -432,13 +423,13 @@ put_blobs(haven_store *s, MDB_txn *txn, const uint8_t id[HAVEN_MSGID_BYTES],
 	if (rc != 0) {
 		return (haven__mdb_err(rc));
 	}
-	d = val(meta, mlen);
+	d = haven__store_val(meta, mlen);
 	if ((rc = mdb_put(txn, s->dbi[DB_MSGMETA], &k, &d, 0)) != 0) {
 		return (haven__mdb_err(rc));
 	}
 	memcpy(dd, env_hash, HAVEN_HASH_BYTES);
 	haven_receipt_pack(r, dd + HAVEN_HASH_BYTES);
-	d = val(dd, sizeof(dd));
+	d = haven__store_val(dd, sizeof(dd));
 	return (haven__mdb_err(mdb_put(txn, s->dbi[DB_DEDUP], &k, &d, 0)));
 }
 
@@ -472,7 +463,8 @@ haven_err
 haven__store_seq_record(haven_store *s, MDB_txn *txn, const char *sender,
     uint64_t seq, uint64_t *prev)
 {
-	MDB_val k = val(sender, strnlen(sender, HAVEN_ID_MAX - 1)), d;
+	MDB_val k = haven__store_val(sender, strnlen(sender,
+	    HAVEN_ID_MAX - 1)), d;
 	uint8_t b[8];
 	int rc = mdb_get(txn, s->dbi[DB_SEQ], &k, &d);
 
@@ -488,7 +480,7 @@ haven__store_seq_record(haven_store *s, MDB_txn *txn, const char *sender,
 		return (HAVEN_OK);
 	}
 	haven__be64_put(b, seq);
-	d = val(b, sizeof(b));
+	d = haven__store_val(b, sizeof(b));
 	return (haven__mdb_err(mdb_put(txn, s->dbi[DB_SEQ], &k, &d, 0)));
 }
 
@@ -499,7 +491,7 @@ haven__store_queue_walk(haven_store *s, MDB_txn *txn, const char *recipient,
 	uint8_t pre[HAVEN_ID_MAX + 1];
 	size_t pn = prefix(pre, recipient);
 	MDB_cursor *cur = NULL;
-	MDB_val k = val(pre, pn), d;
+	MDB_val k = haven__store_val(pre, pn), d;
 	haven_err rv = HAVEN_OK;
 	bool stop = false;
 	int rc;
@@ -566,7 +558,7 @@ haven__store_ack(haven_store *s, MDB_txn *txn, const char *recipient,
 
 	memcpy(pk + pn, id, HAVEN_MSGID_BYTES);
 	pn += HAVEN_MSGID_BYTES;
-	k = val(pk, pn);
+	k = haven__store_val(pk, pn);
 	if ((rc = mdb_get(txn, s->dbi[DB_PENDING], &k, &d)) != 0) {
 		return (haven__mdb_err(rc));
 	}
@@ -575,7 +567,7 @@ haven__store_ack(haven_store *s, MDB_txn *txn, const char *recipient,
 	}
 	/* d is borrowed and dies with the first write: copy it out. */
 	memcpy(qcopy, d.mv_data, d.mv_size);
-	qk = val(qcopy, d.mv_size);
+	qk = haven__store_val(qcopy, d.mv_size);
 	rc = mdb_del(txn, s->dbi[DB_QUEUE], &qk, NULL);
 	if (rc != 0 && rc != MDB_NOTFOUND) {
 		return (haven__mdb_err(rc));
@@ -593,7 +585,7 @@ haven__store_pending_has(haven_store *s, MDB_txn *txn, const char *recipient,
 	int rc;
 
 	memcpy(pk + pn, id, HAVEN_MSGID_BYTES);
-	k = val(pk, pn + HAVEN_MSGID_BYTES);
+	k = haven__store_val(pk, pn + HAVEN_MSGID_BYTES);
 	rc = mdb_get(txn, s->dbi[DB_PENDING], &k, &d);
 	*yes = rc == 0;
 	return (rc == 0 || rc == MDB_NOTFOUND ? HAVEN_OK : haven__mdb_err(rc));

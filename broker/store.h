@@ -55,6 +55,18 @@ typedef enum {
 /** The dbi of one of those databases (valid for the store's life). */
 MDB_dbi haven__store_dbi(haven_store *s, haven_store_owned which);
 
+/** An MDB_val borrowing the `n` bytes at `p` (as a key, or as data for
+ * mdb_put, which copies it and never writes through the pointer). */
+static inline MDB_val
+haven__store_val(const void *p, size_t n)
+{
+	MDB_val v;
+
+	v.mv_data = (void *) p;
+	v.mv_size = n;
+	return (v);
+}
+
 /**
  * Open (creating `dir` 0700 if needed) the environment with `map_bytes`,
  * 32 named databases, run mdb_reader_check, and create every database.

@@ -20,9 +20,12 @@
  * bisection, so one question costs O(log n) per day looked at and the
  * search looks at no more than SEARCH_DAYS + 1 days. Outside the span of
  * the terms every weekday that is not closed counts: an unknown future
- * must give the earliest deadline, never a later one.
+ * must give the earliest deadline, never a later one. The same two
+ * predicates answer whether a holiday lies ahead of an instant, which the
+ * police agent and the broker must decide alike (holiday duty contacts).
  */
 #include "haven/calendar.h"
+#include "haven/directory.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -96,6 +99,21 @@ haven_civil_from_days(int64_t days, int *y, unsigned *m, unsigned *d)
 	*d = (unsigned) (doy - (153 * mp + 2) / 5 + 1);
 	*m = (unsigned) mm;
 	*y = (int) (yoe + era * 400 + (mm <= 2 ? 1 : 0));
+}
+
+int64_t
+haven_date_add_years(int64_t day, int years)
+{
+	int y;
+	unsigned m, d;
+
+	haven_civil_from_days(day, &y, &m, &d);
+	y += years;
+	if (m == 2 && d == 29 && !is_leap(y)) {
+		m = 3;
+		d = 1;
+	}
+	return (haven_days_from_civil(y, m, d));
 }
 
 /* 0 = Monday .. 6 = Sunday; 1970-01-01 was a Thursday. */
@@ -383,6 +401,36 @@ haven_calendar_in_holiday(const haven_calendar *cal, int64_t day)
 {
 	return (cal != NULL && lists_ok(cal) && in_span(cal, day) &&
 	    term_of(cal, day) == NULL);
+}
+
+bool
+haven_calendar_holiday_ahead(const haven_calendar *cal, int64_t after_ms)
+{
+	int64_t next = 0, last;
+
+	if (haven_calendar_next_school_day(cal, after_ms, &next) != HAVEN_OK) {
+		return (false);
+	}
+	/* Bounded: the next school day is at most SEARCH_DAYS ahead. */
+	last = haven_london_days(next);
+	for (int64_t day = haven_london_days(after_ms); day < last; day++) {
+		if (in_span(cal, day) && term_of(cal, day) == NULL) {
+			return (true);
+		}
+	}
+	return (false);
+}
+
+const char *
+haven_calendar_area_of(const haven_agency *a)
+{
+	const char *v;
+
+	if (a == NULL) {
+		return (NULL);
+	}
+	v = haven_agency_attr(a, "calendar");
+	return (v != NULL ? v : haven_agency_attr(a, "local_authority"));
 }
 
 void

@@ -80,23 +80,6 @@ ref_ok(const char *s)
 
 /* ------------------------------------------------------------- R2 ages */
 
-/* Days of the n-th birthday; a 29 February birthday falls on 1 March in
- * a common year. */
-static int64_t
-birthday(int64_t dob, int n)
-{
-	int y;
-	unsigned m, d;
-
-	haven_civil_from_days(dob, &y, &m, &d);
-	y += n;
-	if (m == 2 && d == 29 &&
-	    !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
-		m = 3, d = 1;
-	}
-	return (haven_days_from_civil(y, m, d));
-}
-
 haven_err
 haven_oe_child_age_ok(const haven_oe_child *c, int64_t occurred_ms, char *why,
     size_t whylen)
@@ -115,11 +98,11 @@ haven_oe_child_age_ok(const haven_oe_child *c, int64_t occurred_ms, char *why,
 	if (m < 9) {
 		y--; /* the school year began on 1 September of year y */
 	}
-	if (birthday(dob, 4) > haven_days_from_civil(y, 8, 31)) {
+	if (haven_date_add_years(dob, 4) > haven_days_from_civil(y, 8, 31)) {
 		haven__errf(why, whylen, "R2: child is below reception age");
 		return (HAVEN_EVALIDATE);
 	}
-	if (birthday(dob, 18) <= day) {
+	if (haven_date_add_years(dob, 18) <= day) {
 		haven__errf(why, whylen, "R2: child is 18 or over");
 		return (HAVEN_EVALIDATE);
 	}

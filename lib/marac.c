@@ -9,6 +9,10 @@
  *   and every rule the broker will check on its header (the same criteria
  *   function), so an honest sender is never refused downstream and a
  *   dishonest one is refused by both.
+ * - With HAVEN_MARAC_DEFER_BROKER (haven_marac_from_json_ex) the header
+ *   rules are left to the broker, which audits its refusals; the content
+ *   checks still run, and tags always say what the payload says, so the
+ *   broker decides on the truth.
  * - Every view's recipients are active agencies of the directory, each
  *   accepted by its type's recipient rule; every recipient is in a view.
  * - Refusals name a field and a rule, never a value (all values here are
@@ -197,7 +201,7 @@ to_one(haven__mctx *c, const json_t *v, size_t i, haven__mto_ok ok)
 			    "named twice"));
 		}
 	}
-	if (ok != NULL && (why = ok(c, a)) != NULL) {
+	if (ok != NULL && !c->defer && (why = ok(c, a)) != NULL) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE, p, why));
 	}
 	c->to[c->n_to++] = a;
@@ -261,7 +265,7 @@ haven__marac_sharing(haven__mctx *c, bool required, bool rule)
 	    (rv = jbool(c, "m6_recorded", false, &m6)) != HAVEN_OK) {
 		return (rv);
 	}
-	if (rule && !consent && !m6) {
+	if (rule && !c->defer && !consent && !m6) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE,
 		    "m6_recorded", "R9-R11: sharing without consent needs "
 		    "an M6 record for the case"));
@@ -378,6 +382,18 @@ haven_marac_from_json(uint32_t type, const char *json, size_t len,
     const haven_policy_marac *cfg, int64_t now_ms, haven_marac_msg **out,
     char *field, size_t fieldlen, char *why, size_t whylen)
 {
+	return (haven_marac_from_json_ex(type, json, len, sender, dir, cfg,
+	    now_ms, HAVEN_MARAC_CHECK_ALL, out, field, fieldlen, why,
+	    whylen));
+}
+
+haven_err
+haven_marac_from_json_ex(uint32_t type, const char *json, size_t len,
+    const char *sender, const haven_directory *dir,
+    const haven_policy_marac *cfg, int64_t now_ms, unsigned flags,
+    haven_marac_msg **out, char *field, size_t fieldlen, char *why,
+    size_t whylen)
+{
 	haven__mperr pe = { field, fieldlen, why, whylen };
 	haven__mctx c;
 	haven_policy_marac defs;
@@ -392,6 +408,10 @@ haven_marac_from_json(uint32_t type, const char *json, size_t len,
 	if (out == NULL || dir == NULL || sender == NULL ||
 	    (json == NULL && len > 0)) {
 		return (haven__marac_fail(&pe, HAVEN_EINVAL, "", "no input"));
+	}
+	if ((flags & ~HAVEN_MARAC_DEFER_BROKER) != 0) {
+		return (haven__marac_fail(&pe, HAVEN_EINVAL, "",
+		    "unknown flags"));
 	}
 	if (t == NULL) {
 		return (haven__marac_fail(&pe, HAVEN_EINVAL, "",
@@ -409,6 +429,7 @@ haven_marac_from_json(uint32_t type, const char *json, size_t len,
 	c.now_ms = now_ms;
 	c.today = haven_london_days(now_ms);
 	c.pe = &pe;
+	c.defer = (flags & HAVEN_MARAC_DEFER_BROKER) != 0;
 	if ((rv = start(&c, t, json, len)) == HAVEN_OK &&
 	    (rv = t->build(&c)) == HAVEN_OK &&
 	    (rv = finish(&c)) == HAVEN_OK) {

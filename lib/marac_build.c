@@ -8,9 +8,10 @@
  * structural checks first (table, content rules, recipients), then the
  * partnership's rules, so a malformed input is reported as malformed
  * before any rule refuses it. Rule refusals are HAVEN_EVALIDATE with a
- * reason starting with the rule id; recipients that a rule forbids are
- * refused here as well as by the broker's policy (belt and braces: the
- * sender learns at once, without a round trip).
+ * reason starting with the rule id. Rules the broker also decides from
+ * the header (criteria, incident age, recipients) are checked here only
+ * without c->defer (an agent's --check); with it they are left to the
+ * broker, which audits its refusal, and only the content rules run.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +54,7 @@ referral_to(haven__mctx *c)
 		idva = idva || is(c->to[i], "IDVA");
 		mco = mco || is(c->to[i], "MCO");
 	}
-	return (idva && mco ? HAVEN_OK : haven__marac_fail(c->pe,
+	return ((idva && mco) || c->defer ? HAVEN_OK : haven__marac_fail(c->pe,
 	    HAVEN_EVALIDATE, "to", "R9: a referral goes to the IDVA service "
 	    "and the MARAC coordinator"));
 }
@@ -114,7 +115,8 @@ referral_when(haven__mctx *c, const Haven__MaracReferral *r)
 		    "incident.occurred_at", "in the future"));
 	}
 	c->msg->occurred_ms = t;
-	if (c->now_ms - t > (int64_t) c->cfg->max_incident_age_days * DAY_MS) {
+	if (!c->defer &&
+	    c->now_ms - t > (int64_t) c->cfg->max_incident_age_days * DAY_MS) {
 		return (haven__marac_failf(c->pe, HAVEN_EVALIDATE,
 		    "incident.occurred_at", "M5-age: the incident is more "
 		    "than %d days old", c->cfg->max_incident_age_days));
@@ -169,6 +171,10 @@ referral_rules(haven__mctx *c, Haven__MaracReferral *r)
 	if ((rv = referral_when(c, r)) != HAVEN_OK ||
 	    (rv = referral_crit(c, r, &k)) != HAVEN_OK) {
 		return (rv);
+	}
+	if (c->defer) { /* the tags tell the broker the criteria */
+		r->m6_attached = c->m6 != NULL;
+		return (HAVEN_OK);
 	}
 	res = haven__marac_criteria(c->cfg, &k, rule, why, sizeof(why));
 	if (res == HAVEN__CRIT_OK) {
@@ -249,11 +255,13 @@ referral_views(haven__mctx *c, Haven__MaracReferral *r)
 	}
 	both.referral = r;
 	both.m6 = (Haven__MaracM6 *) c->m6;
-	if ((rv = haven__marac_add_view(c, "marac.referral", rest, nr,
-	         &r->base)) != HAVEN_OK) {
+	/* Deferred, one side may be empty: the broker refuses (R13). */
+	if (nr > 0 && (rv = haven__marac_add_view(c, "marac.referral", rest,
+	         nr, &r->base)) != HAVEN_OK) {
 		return (rv);
 	}
-	return (haven__marac_add_view(c, "marac.m6", mco, nm, &both.base));
+	return (nm == 0 ? HAVEN_OK : haven__marac_add_view(c, "marac.m6", mco,
+	    nm, &both.base));
 }
 
 haven_err
@@ -426,7 +434,7 @@ haven__marac_build_research(haven__mctx *c)
 	    (rv = haven__marac_sharing(c, true, true)) != HAVEN_OK) {
 		return (rv);
 	}
-	if (is(c->me, "HLT") && !r->caldicott_attested) {
+	if (!c->defer && is(c->me, "HLT") && !r->caldicott_attested) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE,
 		    "caldicott_attested", "R15: a health research return "
 		    "needs the Caldicott attestation"));

@@ -188,6 +188,8 @@ typedef struct haven__mctx {
 	int64_t now_ms;
 	int64_t today;                 /* London date of now_ms */
 	haven__mperr *pe;
+	bool defer;                    /* HAVEN_MARAC_DEFER_BROKER: leave
+	                                * the broker's header rules to it */
 	ProtobufCMessage *pb;          /* the main payload (owned) */
 	ProtobufCMessage *m6;          /* M5 / type 6: the M6 record (owned) */
 	haven_marac_msg *msg;          /* being filled */
@@ -201,7 +203,9 @@ typedef const char *(*haven__mto_ok)(const haven__mctx *c,
     const haven_agency *a);
 
 /** Read "to": 1..32 distinct active agencies, each accepted by `ok`
- * (HAVEN_EVALIDATE naming "to[i]" if not). Absent and !required: n_to 0. */
+ * (HAVEN_EVALIDATE naming "to[i]" if not; `ok` is a recipient rule the
+ * broker's policy also enforces, so it is skipped when c->defer). Absent
+ * and !required: n_to 0. */
 haven_err haven__marac_read_to(haven__mctx *c, bool required,
     haven__mto_ok ok);
 
@@ -221,7 +225,8 @@ haven_err haven__marac_validate(haven__mctx *c, const haven__mschema *s,
 
 /** Read "consent" (bool; required if `required`, else default false) and
  * "m6_recorded" (bool, default false) into tags consent= and m6=; with
- * `rule`, consent=false without m6_recorded is refused (R9-R11). */
+ * `rule` (and not c->defer), consent=false without m6_recorded is
+ * refused (R9-R11). */
 haven_err haven__marac_sharing(haven__mctx *c, bool required, bool rule);
 
 /** Optional "in_reply_to": 32 hex digits, a message id. */

@@ -8,7 +8,15 @@
  * - An M9 view holds only its recipient's own actions; a school (EDU)
  *   gets profile marac.plan.edu with education actions only and no risk
  *   summary or repeat status, and an education-only rule violation is a
- *   refusal, never a silent drop (R8).
+ *   refusal, never a silent drop (R8). The one exception is the sending
+ *   coordinator's own copy: an MCO sender always gets marac.plan.full
+ *   (every action, risk summary, repeat status), so the chair's bundle
+ *   has the whole plan; the policy lets that view reach MCO/DAPC only.
+ * - An M14's single dapp.plan view is the whole plan; the sending DAPC is
+ *   always one of its recipients (its own copy, for the same bundle).
+ * - With c->defer the rules the broker decides from the header (sender
+ *   role, recipients, MAPPA, MARAC history, panel membership) are left
+ *   to it; the tags still say what the payload says.
  * - Panel material (M13, M14) goes to members of the named area's panel
  *   (directory attr panel_<area>=member), never to a school, and is sent
  *   by that area's panel coordinator (DAPC) only (R17).
@@ -38,12 +46,37 @@ index_of(const haven_agency *const *list, size_t n, const haven_agency *a)
 
 /* -------------------------------------------------- M9 action plan */
 
-/* Owners of the actions, then any other attendees named in "to". */
+/* The sender keeps the whole plan: a coordinator (never a school). */
+static bool
+full_copy(const haven__mctx *c)
+{
+	return (is(c->me, "MCO"));
+}
+
+/* Add `a` to r[0..*n) unless it is there. */
+static haven_err
+plan_add(haven__mctx *c, const haven_agency **r, size_t *n,
+    const haven_agency *a)
+{
+	if (index_of(r, *n, a) < *n) {
+		return (HAVEN_OK);
+	}
+	if (*n >= HAVEN_MAX_RECIPIENTS) {
+		return (haven__marac_fail(c->pe, HAVEN_EINVAL, "to",
+		    "more than 32 agencies in all"));
+	}
+	r[(*n)++] = a;
+	return (HAVEN_OK);
+}
+
+/* Owners of the actions, then any other attendees named in "to", then
+ * (an MCO sender) the sender itself for its full copy. */
 static haven_err
 plan_recipients(haven__mctx *c, const Haven__MaracPlan *p,
     const haven_agency **r, size_t *n)
 {
 	char f[48];
+	haven_err rv;
 
 	*n = 0;
 	for (size_t i = 0; i < p->n_actions; i++) {
@@ -67,18 +100,15 @@ plan_recipients(haven__mctx *c, const Haven__MaracPlan *p,
 		}
 	}
 	for (size_t i = 0; i < c->n_to; i++) {
-		if (index_of(r, *n, c->to[i]) == *n) {
-			if (*n >= HAVEN_MAX_RECIPIENTS) {
-				return (haven__marac_fail(c->pe, HAVEN_EINVAL,
-				    "to", "more than 32 agencies in all"));
-			}
-			r[(*n)++] = c->to[i];
+		if ((rv = plan_add(c, r, n, c->to[i])) != HAVEN_OK) {
+			return (rv);
 		}
 	}
-	return (HAVEN_OK);
+	return (full_copy(c) ? plan_add(c, r, n, c->me) : HAVEN_OK);
 }
 
-/* One agency's view: its own actions; a school's has nothing else. */
+/* One agency's view: its own actions; a school's has nothing else; the
+ * sending coordinator's (marac.plan.full) the whole plan. */
 static haven_err
 plan_view(haven__mctx *c, const Haven__MaracPlan *p, const haven_agency *a)
 {
@@ -87,6 +117,10 @@ plan_view(haven__mctx *c, const Haven__MaracPlan *p, const haven_agency *a)
 	bool edu = is(a, "EDU");
 	size_t k = 0;
 
+	if (a == c->me && full_copy(c)) {
+		return (haven__marac_add_view(c, "marac.plan.full", &a, 1,
+		    c->pb));
+	}
 	for (size_t i = 0; i < p->n_actions && i < 64; i++) {
 		if (strcmp(p->actions[i]->owner, a->id) == 0) {
 			mine[k++] = p->actions[i];
@@ -247,7 +281,7 @@ haven__marac_build_dapp_referral(haven__mctx *c)
 	for (size_t i = 0; referrers[i] != NULL; i++) {
 		ok = ok || is(c->me, referrers[i]);
 	}
-	if (!ok) {
+	if (!ok && !c->defer) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE, "",
 		    "M12: police, probation, the MARAC coordinator or the "
 		    "IDVA service refer to the panel"));
@@ -257,19 +291,20 @@ haven__marac_build_dapp_referral(haven__mctx *c)
 	    (rv = panel_to(c)) != HAVEN_OK) {
 		return (rv);
 	}
-	if (r->open_to_mappa) {
+	if (r->open_to_mappa && !c->defer) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE,
 		    "open_to_mappa", "R16: refer via MAPPA (the perpetrator "
 		    "is open to MAPPA)"));
 	}
-	if (r->n_marac_case_refs == 0) {
+	if (r->n_marac_case_refs == 0 && !c->defer) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE,
 		    "marac_case_refs", "R16: ineligible (no MARAC history)"));
 	}
 	(void) snprintf(n, sizeof(n), "%zu", r->n_marac_case_refs);
 	if ((rv = haven__marac_add_subject(c, "perpetrator",
 	         r->perpetrator->name, r->perpetrator->dob)) != HAVEN_OK ||
-	    (rv = haven__marac_add_tag(c, "mappa", "no")) != HAVEN_OK ||
+	    (rv = haven__marac_add_tag(c, "mappa",
+	         r->open_to_mappa ? "yes" : "no")) != HAVEN_OK ||
 	    (rv = haven__marac_add_tag(c, "marac_history", n)) != HAVEN_OK ||
 	    (rv = haven__marac_add_tag(c, "area", r->area)) != HAVEN_OK) {
 		return (rv);
@@ -290,7 +325,7 @@ panel_common(haven__mctx *c, const char *profile)
 	         profile, c->pb, "")) != HAVEN_OK) {
 		return (rv);
 	}
-	if (!is(c->me, "DAPC") || !member(c, c->me)) {
+	if (!c->defer && (!is(c->me, "DAPC") || !member(c, c->me))) {
 		return (haven__marac_fail(c->pe, HAVEN_EVALIDATE, "area",
 		    "R17: the sender does not coordinate the area's panel"));
 	}
@@ -325,6 +360,14 @@ haven__marac_build_dapp_plan(haven__mctx *c)
 
 	if ((rv = panel_common(c, "dapp.plan")) != HAVEN_OK) {
 		return (rv);
+	}
+	/* The sending co-chairs keep their own copy of the whole plan. */
+	if (index_of(c->to, c->n_to, c->me) == c->n_to) {
+		if (c->n_to >= HAVEN_MAX_RECIPIENTS) {
+			return (haven__marac_fail(c->pe, HAVEN_EINVAL, "to",
+			    "more than 31 agencies and the sender"));
+		}
+		c->to[c->n_to++] = c->me;
 	}
 	for (size_t i = 0; i < p->n_interventions; i++) {
 		const haven_agency *a = haven_directory_find(c->dir,

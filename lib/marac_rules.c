@@ -278,6 +278,14 @@ referral(const haven_policy_marac *cfg, const haven_header *h,
 	    HAVEN__CRIT_OK) {
 		return (deny(out, basis, "%s", why));
 	}
+	/* An M6 record is the justification for sharing WITHOUT consent:
+	 * a referral claiming both would let a sender re-open consent the
+	 * victim withdrew (the broker records consent from this tag). */
+	if (c.m6 && c.consent) {
+		return (deny(out, "R9", "R9-R11: a referral with consent "
+		    "needs no M6 record; consent=yes with m6=yes contradicts "
+		    "itself"));
+	}
 	if (c.m6 && !has_view(h, "marac.m6")) {
 		return (deny(out, basis, "%s: the M6 record (view marac.m6) "
 		    "is missing", basis));

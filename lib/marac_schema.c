@@ -280,6 +280,7 @@ static const struct {
 	{ HAVEN_MSG_MARAC_RESEARCH_RETURN, "marac.research", &research },
 	{ HAVEN_MSG_MARAC_ACTION_PLAN, "marac.plan", &plan },
 	{ HAVEN_MSG_MARAC_ACTION_PLAN, "marac.plan.edu", &plan },
+	{ HAVEN_MSG_MARAC_ACTION_PLAN, "marac.plan.full", &plan },
 	{ HAVEN_MSG_ACTION_UPDATE, "marac.update", &update },
 	{ HAVEN_MSG_REPEAT_INCIDENT_FLAG, "marac.repeat", &repeatflag },
 	{ HAVEN_MSG_DAPP_REFERRAL, "dapp.referral", &dref },

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -147,11 +148,16 @@ haven__write_file(const char *path, const void *buf, size_t len,
 	if (excl && access(path, F_OK) == 0) {
 		return (HAVEN_EEXIST);
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid()) >=
+	/* An unpredictable name opened O_EXCL|O_NOFOLLOW: a file or symlink
+	 * planted in a shared directory can neither be followed nor
+	 * truncated in our name. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%08x", path,
+	    (long) getpid(), (unsigned) randombytes_random()) >=
 	    (int) sizeof(tmp)) {
 		return (HAVEN_EMSGSIZE);
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t) mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    (mode_t) mode);
 	if (fd < 0) {
 		return (HAVEN_ESYSERR | errno);
 	}

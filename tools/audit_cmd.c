@@ -1,5 +1,6 @@
 /*
- * tools/audit_cmd.c: `havenctl audit verify`.
+ * tools/audit_cmd.c: `havenctl audit verify` (and the group's table:
+ * `audit list` is audit_list.c).
  *
  * Recomputes the broker's audit hash chain and checks every signed
  * checkpoint with the broker's public key (haven_audit_verify opens the
@@ -10,22 +11,17 @@
  * verified; 2: it is broken (the first bad entry and why are printed);
  * 1: the store or key cannot be read.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "audit_read.h"
 #include "cli.h"
 #include "haven/audit.h"
-#include "haven/keys.h"
-#include "jsonutil.h"
 #include "util.h"
-
-#define ERRLEN 256
 
 static const char group_usage[] =
     "usage: havenctl audit SUBCOMMAND [OPTIONS] [--json]\n\n"
-    "Check the broker's tamper-evident audit chain.\n";
+    "Check and query the broker's tamper-evident audit chain.\n";
 
 static const char verify_usage[] =
     "havenctl audit verify (--config broker.json | --data-dir DIR\n"
@@ -36,87 +32,6 @@ static const char verify_usage[] =
     "  Exit 0 verified, 2 chain broken, 1 store cannot be read.\n";
 
 enum { A_CONFIG, A_DATA, A_PUB, A_COUNT };
-
-typedef struct target {
-	char data_dir[PATH_MAX];
-	char pub[PATH_MAX];
-} target;
-
-/* data_dir and the broker .pub path from the broker's config file. */
-static int
-from_config(const haven__cli *cli, const char *path, target *t)
-{
-	char err[ERRLEN] = "";
-	char keys[PATH_MAX];
-	json_t *root = NULL;
-	haven_err e;
-	size_t n;
-
-	if ((e = haven__json_load(path, &root, err, sizeof(err))) != HAVEN_OK) {
-		return (haven__cli_report(cli, e, "--config", err));
-	}
-	if ((e = haven__json_str(root, "data_dir", true, t->data_dir,
-	    sizeof(t->data_dir), "", err, sizeof(err))) != HAVEN_OK ||
-	    (e = haven__json_str(root, "keys", true, keys, sizeof(keys), "",
-	    err, sizeof(err))) != HAVEN_OK) {
-		json_decref(root);
-		return (haven__cli_report(cli, e, "--config", err));
-	}
-	json_decref(root);
-	n = strlen(keys);
-	if (n < 5 || strcmp(keys + n - 4, ".key") != 0) {
-		return (haven__cli_refuse(cli, "keys",
-		    "the broker key path must end in .key (the .pub beside it "
-		    "is used)"));
-	}
-	(void) snprintf(t->pub, sizeof(t->pub), "%.*s.pub", (int) (n - 4),
-	    keys);
-	return (HAVEN__CLI_OK);
-}
-
-static int
-pick(const haven__cli *cli, haven__cli_opt *o, target *t)
-{
-	if (o[A_CONFIG].set) {
-		if (o[A_DATA].set || o[A_PUB].set) {
-			return (haven__cli_refuse(cli, "--config", "give "
-			    "--config or --data-dir with --broker-pub, not both"));
-		}
-		return (from_config(cli, o[A_CONFIG].value, t));
-	}
-	if (!o[A_DATA].set || !o[A_PUB].set) {
-		return (haven__cli_refuse(cli, o[A_DATA].set ? "--broker-pub" :
-		    "--data-dir", "give --config, or --data-dir and "
-		    "--broker-pub"));
-	}
-	if (haven__strlcpy(t->data_dir, o[A_DATA].value,
-	    sizeof(t->data_dir)) != HAVEN_OK ||
-	    haven__strlcpy(t->pub, o[A_PUB].value, sizeof(t->pub)) !=
-	    HAVEN_OK) {
-		return (haven__cli_refuse(cli, "--data-dir", "path too long"));
-	}
-	return (HAVEN__CLI_OK);
-}
-
-/* A clearer word than "storage error" for the common cases. */
-static int
-have_store(const haven__cli *cli, const char *dir)
-{
-	char path[PATH_MAX + 16];
-	struct stat st;
-
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		return (haven__cli_fail(cli, HAVEN_EIO, "%s: no such directory",
-		    dir));
-	}
-	(void) snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (stat(path, &st) != 0) {
-		return (haven__cli_fail(cli, HAVEN_EIO, "%s: no broker store "
-		    "here (data.mdb missing: has the broker been started?)",
-		    dir));
-	}
-	return (HAVEN__CLI_OK);
-}
 
 static void
 print_report(const haven__cli *cli, const haven_audit_report *r)
@@ -151,29 +66,22 @@ cmd_verify(haven__cli *cli, int argc, char **argv)
 		[A_PUB] = {.name = "broker-pub", .kind = HAVEN__CLI_VALUE},
 	};
 	haven_audit_report rep;
-	haven_pubkey pk;
-	char err[ERRLEN] = "";
+	haven__audit_src src;
 	haven_err e;
-	target t;
 	int rv;
 
 	if ((rv = haven__cli_start(cli, verify_usage, argc, argv, o, A_COUNT,
-	    0)) >= 0 || (rv = pick(cli, o, &t)) != HAVEN__CLI_OK) {
-		return (rv);
-	}
-	if ((e = haven_pubkey_load(&pk, t.pub, err, sizeof(err))) !=
-	    HAVEN_OK) {
-		return (haven__cli_fail(cli, e, "broker public key %s: %s",
-		    t.pub, err[0] ? err : haven_strerror(e)));
-	}
-	if ((rv = have_store(cli, t.data_dir)) != HAVEN__CLI_OK) {
+	    0)) >= 0 || (rv = haven__ctl_audit_source(cli, &o[A_CONFIG],
+	    &o[A_DATA], &o[A_PUB], &src)) != HAVEN__CLI_OK ||
+	    (rv = haven__ctl_audit_open(cli, &src, "--data-dir", false)) !=
+	    HAVEN__CLI_OK) {
 		return (rv);
 	}
 	memset(&rep, 0, sizeof(rep));
-	if ((e = haven_audit_verify(t.data_dir, pk.sign_pk, &rep)) !=
+	if ((e = haven_audit_verify(src.store, src.broker_pk, &rep)) !=
 	    HAVEN_OK) {
 		return (haven__cli_fail(cli, e, "%s: cannot read the audit "
-		    "store (%s)", t.data_dir, haven_strerror(e)));
+		    "store (%s)", src.store, haven_strerror(e)));
 	}
 	rep.reason[sizeof(rep.reason) - 1] = '\0';
 	print_report(cli, &rep);
@@ -182,6 +90,7 @@ cmd_verify(haven__cli *cli, int argc, char **argv)
 
 static const haven__cli_sub subs[] = {
 	{"verify", cmd_verify, verify_usage},
+	{"list", haven__ctl_audit_list, haven__audit_list_usage},
 };
 
 int

@@ -137,5 +137,6 @@ int haven__ctl_keygen(int argc, char **argv);
 int haven__ctl_directory(int argc, char **argv);
 int haven__ctl_policy(int argc, char **argv);
 int haven__ctl_audit(int argc, char **argv);
+int haven__ctl_pseudonym(int argc, char **argv); /* pseudonym_cmd.c */
 
 #endif /* HAVEN_TOOLS_CLI_H */

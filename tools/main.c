@@ -2,11 +2,12 @@
  * tools/main.c: havenctl, the partnership administrator's tool.
  *
  * Dispatches to one command module per area (keygen, directory, policy,
- * audit). It holds no state of its own: every command reads its inputs from
- * files named on the command line and writes its outputs atomically, so a
- * crash or a refused input never leaves a half-written key, directory or
- * policy. Exit codes: 0 ok, 2 the input or a sharing rule refused it (the
- * message names the field or rule), 1 any other error.
+ * audit, report, pseudonym). It holds no state of its own: every command
+ * reads its inputs from files named on the command line and writes its
+ * outputs atomically, so a crash or a refused input never leaves a
+ * half-written key, directory or policy. Exit codes: 0 ok, 2 the input or
+ * a sharing rule refused it (the message names the field or rule), 1 any
+ * other error.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -28,9 +29,12 @@ static const command commands[] = {
 	    "edit, sign and show the directory of agencies"},
 	{"policy", haven__ctl_policy,
 	    "validate, query and sign the sharing policy"},
-	{"audit", haven__ctl_audit, "verify the broker's audit chain"},
+	{"audit", haven__ctl_audit,
+	    "verify and list the broker's audit chain"},
 	{"report", haven__ctl_report,
 	    "compliance reports from the audit (report encompass)"},
+	{"pseudonym", haven__ctl_pseudonym,
+	    "a case's or person's pseudonym, to find them in the audit"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

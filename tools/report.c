@@ -13,8 +13,9 @@
  *   school cannot backdate a read. A read by a holiday duty contact does
  *   not make the school's DSL aware and is not counted.
  * - The audit is trusted only after haven_audit_verify; read_store then
- *   recomputes the chain up to the verified head, so a store rewritten
- *   between the two reads is refused, not reported.
+ *   recomputes the chain up to the verified head (haven__audit_walk, shared
+ *   with audit list), so a store rewritten between the two reads is
+ *   refused, not reported.
  * - Message ids are chosen by senders, so the tables are keyed with
  *   SipHash (crypto_shorthash) under a random key: a sender cannot pick
  *   ids that collide. Every table is capped before it grows.
@@ -24,12 +25,12 @@
 #include "report.h"
 
 #include <inttypes.h>
-#include <lmdb.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_read.h"
 #include "haven/calendar.h"
 #include "util.h"
 
@@ -406,89 +407,10 @@ haven__report_add(haven__report *r, const haven_audit_entry *e)
 
 /* -------------------------------------------------------- the store */
 
-typedef struct chain {
-	uint64_t seq; /* next expected */
-	uint8_t prev[HAVEN_HASH_BYTES];
-	haven_audit_entry e;
-	char *err;
-	size_t errlen;
-} chain;
-
-/* Decode one stored entry and check it continues the chain. */
 static haven_err
-link_entry(chain *c, const MDB_val *k, const MDB_val *v)
+visit_add(void *arg, const haven_audit_entry *e)
 {
-	uint8_t hash[HAVEN_HASH_BYTES];
-
-	if (k->mv_size != 8 || haven__be64_get(k->mv_data) != c->seq) {
-		haven__errf(c->err, c->errlen, "entry %" PRIu64 " missing",
-		    c->seq);
-		return (HAVEN_ECORRUPT);
-	}
-	if (haven_audit_decode(&c->e, v->mv_data, v->mv_size) != HAVEN_OK ||
-	    c->e.seq != c->seq ||
-	    memcmp(c->e.prev_hash, c->prev, HAVEN_HASH_BYTES) != 0) {
-		haven__errf(c->err, c->errlen, "entry %" PRIu64 ": does not "
-		    "decode or is off the verified chain", c->seq);
-		return (HAVEN_ECORRUPT);
-	}
-	haven_audit_chain_hash(hash, c->prev, v->mv_data, v->mv_size);
-	memcpy(c->prev, hash, HAVEN_HASH_BYTES);
-	return (HAVEN_OK);
-}
-
-static haven_err
-walk_store(haven__report *r, MDB_txn *txn, MDB_dbi dbi, uint64_t head_seq,
-    chain *c)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	MDB_cursor_op op = MDB_FIRST;
-	haven_err rv = HAVEN_OK;
-	int rc;
-
-	if (mdb_cursor_open(txn, dbi, &cur) != 0) {
-		return (HAVEN_EIO);
-	}
-	for (c->seq = 1; c->seq <= head_seq; c->seq++, op = MDB_NEXT) {
-		if ((rc = mdb_cursor_get(cur, &k, &v, op)) != 0) {
-			haven__errf(c->err, c->errlen, "entry %" PRIu64
-			    " missing", c->seq);
-			rv = rc == MDB_NOTFOUND ? HAVEN_ECORRUPT : HAVEN_EIO;
-			break;
-		}
-		if ((rv = link_entry(c, &k, &v)) != HAVEN_OK ||
-		    (rv = haven__report_add(r, &c->e)) != HAVEN_OK) {
-			break;
-		}
-	}
-	mdb_cursor_close(cur);
-	return (rv);
-}
-
-static haven_err
-open_ro(const char *dir, MDB_env **env, MDB_txn **txn, MDB_dbi *dbi,
-    bool *have)
-{
-	int rc;
-
-	*env = NULL;
-	*txn = NULL;
-	*have = false;
-	if (mdb_env_create(env) != 0) {
-		return (HAVEN_ENOMEM);
-	}
-	if (mdb_env_set_maxdbs(*env, 32) != 0 ||
-	    mdb_env_open(*env, dir, MDB_RDONLY, 0600) != 0 ||
-	    mdb_txn_begin(*env, NULL, MDB_RDONLY, txn) != 0) {
-		return (HAVEN_EIO);
-	}
-	rc = mdb_dbi_open(*txn, "audit", 0, dbi);
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		return (HAVEN_EIO);
-	}
-	*have = rc == 0;
-	return (HAVEN_OK);
+	return (haven__report_add(arg, e));
 }
 
 haven_err
@@ -496,44 +418,13 @@ haven__report_read_store(haven__report *r, const char *db_dir,
     uint64_t head_seq, const uint8_t head_hash[HAVEN_HASH_BYTES], char *err,
     size_t errlen)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	chain *c;
-	bool have;
 	haven_err rv;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		return (HAVEN_ENOMEM);
-	}
-	c->err = err;
-	c->errlen = errlen;
-	if ((rv = open_ro(db_dir, &env, &txn, &dbi, &have)) != HAVEN_OK) {
-		haven__errf(err, errlen, "cannot open the store read-only");
-		goto out;
-	}
-	if (head_seq > 0 && !have) {
-		haven__errf(err, errlen, "the audit database is gone");
-		rv = HAVEN_ECORRUPT;
-	} else if (head_seq > 0 &&
-	    (rv = walk_store(r, txn, dbi, head_seq, c)) == HAVEN_OK &&
-	    memcmp(c->prev, head_hash, HAVEN_HASH_BYTES) != 0) {
-		haven__errf(err, errlen, "entry %" PRIu64 ": differs from the "
-		    "verified head (the store changed while being read)",
-		    head_seq);
-		rv = HAVEN_ECORRUPT;
-	}
+	rv = haven__audit_walk(db_dir, head_seq, head_hash, visit_add, r, err,
+	    errlen);
 	if (rv == HAVEN_OK) {
 		memcpy(r->head_hash, head_hash, HAVEN_HASH_BYTES);
 	}
-out:
-	if (txn != NULL) {
-		mdb_txn_abort(txn);
-	}
-	if (env != NULL) {
-		mdb_env_close(env);
-	}
-	free(c);
 	return (rv);
 }
 

@@ -4,11 +4,12 @@
  * from report.c).
  *
  * A compliance report is only as good as the audit it is built from, so
- * the whole chain is verified first (haven_audit_verify, with a broker
- * public key the administrator names, never one taken from the store) and
- * a broken chain refuses the report (exit 1, naming the first bad entry).
- * report.c then reads exactly the verified entries, re-checking the chain
- * up to the verified head. The store is opened read-only, so the command is
+ * the whole chain is verified first (audit_read.c, shared with audit
+ * verify and audit list: a broker public key the administrator names, or
+ * the one beside the key in the broker's --config, never one taken from
+ * the store) and a broken chain refuses the report (exit 1, naming the
+ * first bad entry). report.c then reads exactly the verified entries,
+ * re-checking the chain up to the verified head. The store is opened read-only, so the command is
  * safe while the broker runs.
  *
  * Nothing personal can appear: the audit holds agency ids, message ids,
@@ -19,14 +20,15 @@
  *
  * Exit codes: 0 written; 2 the command line is wrong (a date, the period,
  * the format, a missing or non-store --store, a directory that does not
- * verify); 1 the store, the key or the audit cannot be used.
+ * verify); 1 the store, the key or the audit cannot be used (including a
+ * --config whose data_dir is not a store).
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "audit_read.h"
 #include "cli.h"
 #include "haven/calendar.h"
 #include "haven/keys.h"
@@ -40,9 +42,9 @@ static const char group_usage[] =
     "Reports built from the broker's audit (no personal data).\n";
 
 static const char encompass_usage[] =
-    "havenctl report encompass --store DIR --broker-pub broker.pub\n"
-    "    --from YYYY-MM-DD --to YYYY-MM-DD [--format text|csv|html|json]\n"
-    "    [--out FILE [--force]]\n"
+    "havenctl report encompass (--config broker.json | --store DIR\n"
+    "    --broker-pub broker.pub) --from YYYY-MM-DD --to YYYY-MM-DD\n"
+    "    [--format text|csv|html|json] [--out FILE [--force]]\n"
     "    [--directory directory.signed --admin-pub admin.pub] [--json]\n"
     "  Operation Encompass compliance: per school and overall, the\n"
     "  notifications sent on London dates FROM..TO (inclusive), how many\n"
@@ -50,24 +52,25 @@ static const char encompass_usage[] =
     "  and the median time from incident to reading. Reads and escalations\n"
     "  after TO still count: the report is as of the last audit entry.\n"
     "  --store is the broker's data_dir; --broker-pub verifies the audit\n"
-    "  chain first (a broken chain refuses the report). --directory names\n"
-    "  the schools (its signature is checked with --admin-pub); without it\n"
-    "  schools are shown by agency id. --out writes the file atomically\n"
+    "  chain first (a broken chain refuses the report). --config takes\n"
+    "  both from the broker's config, as audit verify does: its data_dir,\n"
+    "  and the .pub beside its \"keys\". --directory names the schools\n"
+    "  (its signature is checked with --admin-pub); without it schools\n"
+    "  are shown by agency id. --out writes the file atomically\n"
     "  (refusing to replace one without --force); default stdout.\n"
     "  Exit 0 written, 2 bad arguments, 1 store or audit unusable.\n";
 
 enum {
-	O_STORE, O_PUB, O_FROM, O_TO, O_FORMAT, O_OUT, O_FORCE, O_DIR,
+	O_CONFIG, O_STORE, O_PUB, O_FROM, O_TO, O_FORMAT, O_OUT, O_FORCE, O_DIR,
 	O_ADMIN, O_COUNT
 };
 
 typedef enum { F_TEXT, F_CSV, F_HTML, F_JSON } fmt;
 
 typedef struct job {
-	const char *store;
+	haven__audit_src src;
 	int64_t from_day, to_day;
 	fmt format;
-	uint8_t broker_pk[HAVEN_KEY_BYTES];
 	haven_directory *dir;
 	haven__report *r;
 	int64_t generated_ms;
@@ -204,35 +207,6 @@ haven__report_text(FILE *f, const haven__report *r, int64_t generated_ms)
 
 /* -------------------------------------------------------------- CSV */
 
-/* One RFC 4180 field: quoted when it holds a comma, quote, CR or LF or
- * starts or ends with a space; a leading = + - @ TAB or CR gets a '
- * so a spreadsheet never runs it as a formula. */
-static void
-csv_field(FILE *f, const char *s, bool last)
-{
-	bool formula = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
-	size_t n = strlen(s);
-	bool quote = strpbrk(s, ",\"\r\n") != NULL || formula ||
-	    (n > 0 && (s[0] == ' ' || s[n - 1] == ' '));
-
-	if (quote) {
-		(void) fputc('"', f);
-	}
-	if (formula) {
-		(void) fputc('\'', f);
-	}
-	for (; *s != '\0'; s++) {
-		if (*s == '"') {
-			(void) fputc('"', f);
-		}
-		(void) fputc(*s, f);
-	}
-	if (quote) {
-		(void) fputc('"', f);
-	}
-	(void) fputs(last ? "\r\n" : ",", f);
-}
-
 static const char *const csv_head[] = {"school_id", "school_name",
     "notifications", "read_before_deadline", "read_late", "unread",
     "unread_past_deadline", "escalated", "escalated_deadline_missed",
@@ -251,21 +225,21 @@ csv_row(FILE *f, const haven__report_row *w, const char *police)
 	char b[32];
 	int pm = haven__report_permille(w);
 
-	csv_field(f, w->id, false);
-	csv_field(f, w->name, false);
+	haven__csv_field(f, w->id, false);
+	haven__csv_field(f, w->name, false);
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		(void) snprintf(b, sizeof(b), "%llu",
 		    (unsigned long long) v[i]);
-		csv_field(f, b, false);
+		haven__csv_field(f, b, false);
 	}
 	haven__report_hm(w->median_ms, b, sizeof(b));
-	csv_field(f, w->median_ms < 0 ? "" : b, false);
+	haven__csv_field(f, w->median_ms < 0 ? "" : b, false);
 	(void) snprintf(b, sizeof(b), "%lld", (long long) (w->median_ms < 0 ?
 	    0 : (w->median_ms + 30000) / 60000));
-	csv_field(f, w->median_ms < 0 ? "" : b, false);
+	haven__csv_field(f, w->median_ms < 0 ? "" : b, false);
 	(void) snprintf(b, sizeof(b), "%d.%d", pm / 10, pm % 10);
-	csv_field(f, pm < 0 ? "" : b, false);
-	csv_field(f, police, true);
+	haven__csv_field(f, pm < 0 ? "" : b, false);
+	haven__csv_field(f, police, true);
 }
 
 haven_err
@@ -274,7 +248,7 @@ haven__report_csv(FILE *f, const haven__report *r)
 	char police[32];
 
 	for (size_t i = 0; i < CSV_COLS; i++) {
-		csv_field(f, csv_head[i], i + 1 == CSV_COLS);
+		haven__csv_field(f, csv_head[i], i + 1 == CSV_COLS);
 	}
 	for (size_t i = 0; i < r->n_rows; i++) {
 		csv_row(f, &r->rows[i], "");
@@ -391,26 +365,6 @@ parse_format(const haven__cli *cli, const haven__cli_opt *o, fmt *f)
 	    "text, csv, html or json)"));
 }
 
-/* The named directory must be a broker store (refused, exit 2, if not:
- * a mistyped path is an input error). */
-static int
-check_store(const haven__cli *cli, const char *dir)
-{
-	char path[PATH_MAX + 16];
-	struct stat st;
-
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		return (haven__cli_refuse(cli, "--store", "%s: no such "
-		    "directory", dir));
-	}
-	(void) snprintf(path, sizeof(path), "%s/data.mdb", dir);
-	if (stat(path, &st) != 0) {
-		return (haven__cli_refuse(cli, "--store", "%s: not a broker "
-		    "store (data.mdb missing)", dir));
-	}
-	return (HAVEN__CLI_OK);
-}
-
 static int
 parse_args(const haven__cli *cli, haven__cli_opt *o, job *j)
 {
@@ -433,25 +387,21 @@ parse_args(const haven__cli *cli, haven__cli_opt *o, job *j)
 		return (haven__cli_refuse(cli, "--force",
 		    "--force needs --out"));
 	}
-	j->store = o[O_STORE].value;
-	return (check_store(cli, j->store));
+	if ((rv = haven__ctl_audit_source(cli, &o[O_CONFIG], &o[O_STORE],
+	    &o[O_PUB], &j->src)) != HAVEN__CLI_OK) {
+		return (rv);
+	}
+	return (haven__ctl_audit_open(cli, &j->src, "--store", true));
 }
 
 static int
-load_keys(const haven__cli *cli, haven__cli_opt *o, job *j)
+load_directory(const haven__cli *cli, haven__cli_opt *o, job *j)
 {
 	uint8_t admin_pk[HAVEN_KEY_BYTES];
-	haven_pubkey pk;
 	char err[ERRLEN] = "";
 	haven_err e;
 	int rv;
 
-	if ((e = haven_pubkey_load(&pk, o[O_PUB].value, err, sizeof(err))) !=
-	    HAVEN_OK) {
-		return (haven__cli_fail(cli, e, "broker public key %s: %s",
-		    o[O_PUB].value, err[0] ? err : haven_strerror(e)));
-	}
-	memcpy(j->broker_pk, pk.sign_pk, HAVEN_KEY_BYTES);
 	if (!o[O_DIR].set) {
 		return (HAVEN__CLI_OK);
 	}
@@ -473,28 +423,19 @@ load_keys(const haven__cli *cli, haven__cli_opt *o, job *j)
 static int
 build(const haven__cli *cli, job *j)
 {
-	haven_audit_report rep;
 	char err[ERRLEN] = "";
 	haven_err e;
+	int rv;
 
-	memset(&rep, 0, sizeof(rep));
-	if ((e = haven_audit_verify(j->store, j->broker_pk, &rep)) !=
-	    HAVEN_OK) {
-		return (haven__cli_fail(cli, e, "%s: cannot read the audit "
-		    "(%s)", j->store, haven_strerror(e)));
-	}
-	rep.reason[sizeof(rep.reason) - 1] = '\0';
-	if (!rep.ok) {
-		return (haven__cli_fail(cli, HAVEN_ECORRUPT, "audit chain "
-		    "BROKEN at entry %llu: %s; no report produced (treat as a "
-		    "security incident: docs/admin.md section 7)",
-		    (unsigned long long) rep.first_bad_seq, rep.reason));
+	if ((rv = haven__ctl_audit_verified(cli, &j->src, "report")) !=
+	    HAVEN__CLI_OK) {
+		return (rv);
 	}
 	if ((e = haven__report_new(&j->r, j->from_day, j->to_day)) !=
-	    HAVEN_OK || (e = haven__report_read_store(j->r, j->store,
-	    rep.entries, rep.head_hash, err, sizeof(err))) != HAVEN_OK ||
-	    (e = haven__report_finish(j->r, j->dir)) != HAVEN_OK) {
-		return (haven__cli_fail(cli, e, "%s: %s", j->store, err[0] ?
+	    HAVEN_OK || (e = haven__report_read_store(j->r, j->src.store,
+	    j->src.head_seq, j->src.head_hash, err, sizeof(err))) !=
+	    HAVEN_OK || (e = haven__report_finish(j->r, j->dir)) != HAVEN_OK) {
+		return (haven__cli_fail(cli, e, "%s: %s", j->src.store, err[0] ?
 		    err : haven_strerror(e)));
 	}
 	return (HAVEN__CLI_OK);
@@ -556,6 +497,7 @@ static int
 cmd_encompass(haven__cli *cli, int argc, char **argv)
 {
 	haven__cli_opt o[O_COUNT] = {
+		[O_CONFIG] = {.name = "config", .kind = HAVEN__CLI_VALUE},
 		[O_STORE] = {.name = "store", .kind = HAVEN__CLI_VALUE},
 		[O_PUB] = {.name = "broker-pub", .kind = HAVEN__CLI_VALUE},
 		[O_FROM] = {.name = "from", .kind = HAVEN__CLI_VALUE},
@@ -566,8 +508,7 @@ cmd_encompass(haven__cli *cli, int argc, char **argv)
 		[O_DIR] = {.name = "directory", .kind = HAVEN__CLI_VALUE},
 		[O_ADMIN] = {.name = "admin-pub", .kind = HAVEN__CLI_VALUE},
 	};
-	static const char *const req[] = {"store", "broker-pub", "from", "to",
-	    NULL};
+	static const char *const req[] = {"from", "to", NULL};
 	job j;
 	int rv;
 
@@ -578,7 +519,7 @@ cmd_encompass(haven__cli *cli, int argc, char **argv)
 		return (rv);
 	}
 	j.generated_ms = haven__now_ms();
-	if ((rv = load_keys(cli, o, &j)) == 0 && (rv = build(cli, &j)) == 0) {
+	if ((rv = load_directory(cli, o, &j)) == 0 && (rv = build(cli, &j)) == 0) {
 		rv = emit(cli, o, &j);
 	}
 	haven__report_destroy(&j.r);

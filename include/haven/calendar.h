@@ -65,6 +65,27 @@ HAVEN_API bool haven_calendar_is_school_day(const haven_calendar *cal,
 HAVEN_API bool haven_calendar_in_holiday(const haven_calendar *cal,
     int64_t day);
 
+/**
+ * True if a holiday lies between instant `after_ms` and the start of the
+ * next school day after it (haven_calendar_next_school_day): some London
+ * date from that of `after_ms` up to, not including, the date of that
+ * school day is in a holiday (haven_calendar_in_holiday). So an instant
+ * on a holiday counts, and so does the evening of the last day of a term
+ * (nobody at school reads it before the next term); a weekend, bank
+ * holiday or INSET day inside a term does not. False when no next school
+ * day can be computed (NULL or invalid calendar, after_ms out of range).
+ * The police agent and the broker both decide with it whether a holiday
+ * duty contact may receive a notification.
+ */
+HAVEN_API bool haven_calendar_holiday_ahead(const haven_calendar *cal,
+    int64_t after_ms);
+
+/** The calendar area agency `a` (a school) follows: its "calendar" attr,
+ * else its "local_authority" attr, else NULL (also for a NULL `a`). The
+ * string is borrowed from `a`. */
+struct haven_agency;
+HAVEN_API const char *haven_calendar_area_of(const struct haven_agency *a);
+
 /** Offset of Europe/London from UTC at instant `t_ms`: 0 or 3,600,000. */
 HAVEN_API int64_t haven_london_offset_ms(int64_t t_ms);
 
@@ -99,6 +120,12 @@ HAVEN_API int64_t haven_london_days(int64_t t_ms);
 /** Format ms as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes; the
  * milliseconds are dropped). A buffer too small gets "". */
 HAVEN_API void haven_time_format(int64_t ms, char *buf, size_t len);
+
+/** The date `years` years after `day` (days since 1970-01-01): the same
+ * month and day, except that 29 February becomes 1 March in a common
+ * year (so a birthday on 29 February is kept on 1 March). `years` may be
+ * negative; the result must stay within years 1-9999 to be meaningful. */
+HAVEN_API int64_t haven_date_add_years(int64_t day, int years);
 
 /** Days since epoch of a civil date and back (proleptic Gregorian). */
 HAVEN_API int64_t haven_days_from_civil(int y, unsigned m, unsigned d);

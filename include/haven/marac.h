@@ -31,10 +31,15 @@
  * the coordinator or chair, R15); M9
  * one view per owning agency (and per extra attendee), "marac.plan" or,
  * for an EDU agency, "marac.plan.edu" holding education actions only and
- * no risk summary (R8); M10 "marac.update" (MCO, purpose "marac", or DAPC,
+ * no risk summary (R8), and, when the sender is an MCO, "marac.plan.full"
+ * for the sender itself: every action, the risk summary and the repeat
+ * status (the coordinator's and chair's copy; MCO or DAPC recipients
+ * only, never EDU); M10 "marac.update" (MCO, purpose "marac", or DAPC,
  * purpose "dapp"); M11 "marac.repeat" (MCO); M12 "dapp.referral" (the
  * area's DAPC); M13 "dapp.bundle" and M14 "dapp.plan" (members of the
- * area's panel, attr panel_<area>=member, never EDU, R17);
+ * area's panel, attr panel_<area>=member, never EDU, R17); the M14's one
+ * "dapp.plan" view already holds every intervention, so the sending
+ * DAPC is simply one of its recipients (its own full copy);
  * CONSENT_DECISION "marac.consent" (MCO, IDVA). An M9 may have more views
  * than one envelope holds (HAVEN_MAX_VIEWS): the agent sends them in
  * envelopes of at most 8 views, each with the same tags.
@@ -47,6 +52,37 @@
  * recipient's check that the payload matches its header
  * (haven_marac_verify_payload), so a sender cannot pass one and not the
  * others. Errors never echo personal data.
+ *
+ * Who decides which rule. A refusal must be audited, and only the broker
+ * keeps the tamper-evident audit; but the broker cannot read payloads.
+ * So every rule the broker can decide from the signed header is the
+ * broker's: the criteria and tags (haven_marac_check_header), recipients'
+ * roles and directory attributes (the signed policy), and the parties'
+ * directory attributes the policy cannot express
+ * (haven_marac_check_parties). The agent sends through the broker and
+ * reports its REJECT (HAVEN_MARAC_DEFER_BROKER). Deferred rules:
+ *   M5   R9/R10/R11/R9-R11 criteria, the M6 record when consent=no,
+ *        M5-age, recipients IDVA and MCO only and both (R13)
+ *   M6   to the MCO only (R13)
+ *   M7   ISP signatories only (R14); consent=no needs m6 (R9-R11)
+ *   M8   to the coordinator or chair only (R15); a health return's
+ *        Caldicott attestation (R15, tag caldicott); R9-R11
+ *   M9, M11  R9-R11; M11 to the MCO only (R12)
+ *   M10  to the MCO or DAPC only (M10); R9-R11 for purpose "marac"
+ *   M12  referrer's role (R16), open to MAPPA or no MARAC history
+ *        (R16), to the area's panel co-chairs (R17)
+ *   M13, M14  sent by that area's DAPC, to its members, never EDU
+ *        (R8, R17)
+ *   CONSENT_DECISION  to the MCO and IDVA only
+ * Checks that stay with the sender, because they read content the broker
+ * never sees: the schema, sizes and formats; a judgement without a
+ * written rationale (R11); DASH answers against the score; the M6
+ * record's completeness and lawful basis pairs; a victim under 16; an R12
+ * repeat whose previous MARAC is too old; an incident in the future; an
+ * EDU-owned action that is not an education action (R8); an M7 with DASH
+ * or narrative fields; an M14 intervention owned by an agency outside
+ * the panel (R17); an empty panel; due dates, unique ids and reasons.
+ * haven_marac_from_json (flags 0) runs both sets: an agent's `--check`.
  */
 #ifndef HAVEN_MARAC_H
 #define HAVEN_MARAC_H
@@ -122,6 +158,43 @@ HAVEN_NODISCARD HAVEN_API haven_err haven_marac_from_json(uint32_t type,
     int64_t now_ms, haven_marac_msg **out, char *field, size_t fieldlen,
     char *why, size_t whylen);
 
+/** Flags of haven_marac_from_json_ex. */
+#define HAVEN_MARAC_CHECK_ALL 0x0u    /* every check: haven_marac_from_json */
+#define HAVEN_MARAC_DEFER_BROKER 0x1u /* leave the broker's rules to it */
+
+/**
+ * haven_marac_from_json with `flags`. With HAVEN_MARAC_DEFER_BROKER the
+ * rules the broker enforces on the header (the "deferred rules" above)
+ * are not checked here: the message is built with honest tags (e.g.
+ * dash=15 consent=no m6=no, mappa=yes) and views for the recipients
+ * named, so the broker refuses it, naming the rule, and audits the
+ * refusal. Every content check still runs. Unknown flags: HAVEN_EINVAL.
+ * Arguments, results and errors otherwise as haven_marac_from_json.
+ */
+HAVEN_NODISCARD HAVEN_API haven_err haven_marac_from_json_ex(uint32_t type,
+    const char *json, size_t len, const char *sender,
+    const haven_directory *dir, const haven_policy_marac *cfg,
+    int64_t now_ms, unsigned flags, haven_marac_msg **out, char *field,
+    size_t fieldlen, char *why, size_t whylen);
+
+/**
+ * The broker's check of a MARAC or panel header's parties against the
+ * directory: the rules the signed policy cannot say because they concern
+ * more than one recipient at a time or the sender's attributes.
+ *   M5  the recipients include an IDVA and an MCO (rule "R13")
+ *   M13, M14  the sender is a member of the tagged area's panel,
+ *       attr panel_<area>=member (rule "R17")
+ * HAVEN_OK (out->allow true, out->rule "") for every other type and for a
+ * header haven_marac_check_header refuses for other reasons (a missing
+ * area tag is its to name). Unknown or revoked parties are the policy's
+ * to refuse; here they count as having no role and no attributes.
+ * @return HAVEN_OK, HAVEN_EPOLICY (`out` names the rule and the reason,
+ *   never personal data), HAVEN_EINVAL (NULL argument).
+ */
+HAVEN_NODISCARD HAVEN_API haven_err haven_marac_check_parties(
+    const haven_directory *dir, const haven_header *h,
+    haven_policy_decision *out);
+
 /** Free a message and its payloads; NULL-tolerant; sets *m to NULL. */
 HAVEN_API void haven_marac_msg_free(haven_marac_msg **m);
 
@@ -156,8 +229,9 @@ HAVEN_NODISCARD HAVEN_API haven_err haven_marac_payload_to_json(
  * type's. `cfg` NULL means the defaults. On success `out->allow` is true
  * and `out->rule` names the basis (M5: "R9", "R10", "R11" or "R12";
  * others "marac"; "" for a type that is not MARAC's). The parts of R8 and
- * R14-R17 that depend on roles and directory attributes are the signed
- * policy's rules (haven_policy_check_header), not this function's.
+ * R13-R17 that depend on roles and directory attributes are the signed
+ * policy's rules (haven_policy_check_header) and
+ * haven_marac_check_parties', not this function's.
  * @return HAVEN_OK, HAVEN_EPOLICY with `out` naming the rule and the
  *   reason (no personal data), HAVEN_EINVAL (NULL h or out).
  */

@@ -45,6 +45,33 @@ hv_agent(const hv_partnership *p, const char *agency, int timeout_ms,
 	return (rc);
 }
 
+hv_partnership *
+hv_partnership_new(const char *when, bool start)
+{
+	hv_partnership *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	assert_int_equal(hv_partnership_create(p), 0);
+	if (when != NULL) {
+		assert_int_equal(hv_clock_set(p, when), 0);
+	}
+	if (start) {
+		assert_int_equal(hv_broker_start(p), 0);
+	}
+	return (p);
+}
+
+int
+hv_teardown(void **state)
+{
+	hv_partnership *p = *state;
+
+	hv_partnership_destroy(p);
+	free(p);
+	*state = NULL;
+	return (0);
+}
+
 int64_t
 hv_jint(const json_t *o, const char *key)
 {

@@ -29,6 +29,17 @@
 int hv_agent(const hv_partnership *p, const char *agency, int timeout_ms,
     json_t **doc, char **text, const char *const *args);
 
+/**
+ * A new partnership (calloc'd and created, asserting): with the test clock
+ * set to `when` (RFC 3339) unless it is NULL, then its broker started if
+ * `start`. Release with hv_teardown.
+ */
+hv_partnership *hv_partnership_new(const char *when, bool start);
+
+/** cmocka teardown for a state holding a hv_partnership_new partnership:
+ * destroys and frees it. Always returns 0. */
+int hv_teardown(void **state);
+
 /** Integer member `key` of a JSON object (0 if absent or not an integer). */
 int64_t hv_jint(const json_t *o, const char *key);
 

@@ -9,11 +9,16 @@
  * returns from housing and the GP, the coordinator's action plan and
  * housing's update of one action, plus a second referral whose signed
  * header says DASH 19 while its payload says 18 (the recipient must refuse
- * it). The coordinator syncs and makes the bundle. Checked:
+ * it). The plan has eight owning agencies, so with the coordinator's own
+ * full copy (marac.plan.full) it has nine views and goes as two
+ * envelopes, as an agent sends it: housing's update answers the first,
+ * which the coordinator does not hold. The coordinator syncs and makes
+ * the bundle. Checked:
  *  - bundle.json: every verified item once, in the meeting's order
  *    (referral, M6, research grouped by agency, plan, update), provenance
  *    flags true, audit sequences equal to the broker's receipts, the
- *    plan's action status taken from the update; the bad referral is
+ *    plan is the full copy and its action status lists every action,
+ *    housing's with the status from its update; the bad referral is
  *    under left_out with a reason and nowhere else;
  *  - bundle.html holds every item, no script, OFFICIAL-SENSITIVE, Left out;
  *  - modes: DIR 0700, files 0600;
@@ -39,11 +44,12 @@
 #define T_MS 20000
 #define CASE "MARAC-2026-0142"
 
-enum { REFERRAL, M6, RES_HSG, RES_GP, PLAN, UPDATE, BAD, N_MSG };
+enum { REFERRAL, M6, RES_HSG, RES_GP, PLAN, UPDATE, BAD, WRONG, N_MSG };
 
 typedef struct tx {
 	hv_partnership p;
 	haven_pseudonym_key *pk;
+	uint8_t plan_a[HAVEN_MSGID_BYTES]; /* the plan's first envelope */
 	uint8_t id[N_MSG][HAVEN_MSGID_BYTES];
 	uint64_t seq[N_MSG];
 	char out[300];
@@ -84,7 +90,7 @@ build(bc_client *c, uint32_t type, json_t *in)
 	}
 	free(text);
 	json_decref(in);
-	assert_true(m->n_views <= HAVEN_MAX_VIEWS);
+	assert_true(m->n_views <= HAVEN_MARAC_MAX_VIEWS);
 	return (m);
 }
 
@@ -101,13 +107,15 @@ add_rcpt(haven_header *h, const char *id)
 	    id);
 }
 
+/* The header of the envelope holding views [first, first + n). */
 static void
-fill(const tx *t, bc_client *c, const haven_marac_msg *m, haven_header *h)
+fill(const tx *t, bc_client *c, const haven_marac_msg *m, size_t first,
+    size_t n, haven_header *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->type = m->type;
 	h->seq = ++c->seq;
-	for (size_t v = 0; v < m->n_views; v++) {
+	for (size_t v = first; v < first + n; v++) {
 		for (size_t r = 0; r < m->views[v].n_recipients; r++) {
 			add_rcpt(h, m->views[v].recipients[r]);
 		}
@@ -142,10 +150,12 @@ retag(haven_header *h, const char *key, const char *val)
 	fail_msg("no tag %s", key);
 }
 
-/* Seal `m` as `c`, submit it, require a receipt; record id and seq. */
+/* Seal views [first, first + n) of `m` as `c` into one envelope, submit
+ * it, require a receipt; return its id and audit sequence. */
 static void
-send_msg(tx *t, bc_client *c, haven_marac_msg *m, int slot,
-    const char *lie_key, const char *lie_val)
+send_views(const tx *t, bc_client *c, const haven_marac_msg *m,
+    size_t first, size_t n, const char *lie_key, const char *lie_val,
+    uint8_t *id, uint64_t *seq)
 {
 	const char *rc[HAVEN_MAX_VIEWS][HAVEN_MAX_RECIPIENTS];
 	haven_view_in in[HAVEN_MAX_VIEWS];
@@ -155,34 +165,50 @@ send_msg(tx *t, bc_client *c, haven_marac_msg *m, int slot,
 	haven_header h;
 	haven_frame r;
 
-	fill(t, c, m, &h);
-	if (lie_key != NULL) {
+	assert_true(n <= HAVEN_MAX_VIEWS && first + n <= m->n_views);
+	fill(t, c, m, first, n, &h);
+	if (lie_key != NULL && strcmp(lie_key, "@case") == 0) {
+		/* filed under another case than its content names */
+		haven_pseudonym_case(h.case_pseud, t->pk, lie_val);
+	} else if (lie_key != NULL) {
 		retag(&h, lie_key, lie_val);
 	}
-	for (size_t v = 0; v < m->n_views; v++) {
-		for (size_t k = 0; k < m->views[v].n_recipients; k++) {
-			rc[v][k] = m->views[v].recipients[k];
+	for (size_t i = 0; i < n; i++) {
+		const haven_marac_view *v = &m->views[first + i];
+
+		for (size_t k = 0; k < v->n_recipients; k++) {
+			rc[i][k] = v->recipients[k];
 		}
-		in[v].profile = m->views[v].profile;
-		in[v].recipients = rc[v];
-		in[v].n_recipients = m->views[v].n_recipients;
-		in[v].payload = m->views[v].payload;
-		in[v].payload_len = m->views[v].payload_len;
+		in[i].profile = v->profile;
+		in[i].recipients = rc[i];
+		in[i].n_recipients = v->n_recipients;
+		in[i].payload = v->payload;
+		in[i].payload_len = v->payload_len;
 	}
-	if (haven_envelope_seal(&h, false, in, m->n_views, c->keys, c->dir,
-	    &env, &len, err, sizeof(err)) != HAVEN_OK) {
+	if (haven_envelope_seal(&h, false, in, n, c->keys, c->dir, &env, &len,
+	    err, sizeof(err)) != HAVEN_OK) {
 		fail_msg("seal: %s", err);
 	}
 	assert_int_equal(bc_submit(c, env, len, &r), 0);
 	if (r.kind != HAVEN_FRAME_RECEIPT) {
-		fail_msg("slot %d refused: %s %s %s", slot,
+		fail_msg("%s refused: %s %s %s", haven_msg_type_name(m->type),
 		    haven_err_name((haven_err) r.reject.code), r.reject.rule,
 		    r.reject.reason);
 	}
-	memcpy(t->id[slot], h.msg_id, HAVEN_MSGID_BYTES);
-	t->seq[slot] = r.receipt.audit_seq;
+	memcpy(id, h.msg_id, HAVEN_MSGID_BYTES);
+	*seq = r.receipt.audit_seq;
 	haven_frame_release(&r);
 	free(env);
+}
+
+/* Seal `m` as `c` (one envelope), submit it, require a receipt; record
+ * id and seq in `slot`. */
+static void
+send_msg(tx *t, bc_client *c, haven_marac_msg *m, int slot,
+    const char *lie_key, const char *lie_val)
+{
+	send_views(t, c, m, 0, m->n_views, lie_key, lie_val, t->id[slot],
+	    &t->seq[slot]);
 	haven_marac_msg_free(&m);
 }
 
@@ -259,7 +285,35 @@ send_housing_return(tx *t)
 	tick(t, "2026-11-24T10:00:00Z"); /* before the GP's: order by agency */
 	send_msg(t, &h, build(&h, HAVEN_MSG_MARAC_RESEARCH_RETURN, in),
 	    RES_HSG, NULL, NULL);
+	/* Another case's return, filed (in its signed header) under CASE:
+	 * the coordinator must not take it as CASE's. */
+	in = fixture("research-health.json");
+	assert_int_equal(json_object_set_new(in, "agency",
+	    json_string("housing.cambs")), 0);
+	assert_int_equal(json_object_set_new(in, "caldicott_attested",
+	    json_false()), 0);
+	assert_int_equal(json_object_set_new(in, "case_ref",
+	    json_string("MARAC-OTHER-9")), 0);
+	send_msg(t, &h, build(&h, HAVEN_MSG_MARAC_RESEARCH_RETURN, in),
+	    WRONG, "@case", CASE);
 	bc_close(&h);
+}
+
+/* Two more owners (eight in all): with the coordinator's own full copy
+ * the plan has nine views, more than one envelope holds. */
+static void
+more_owners(json_t *plan)
+{
+	json_t *acts = json_object_get(plan, "actions");
+
+	assert_int_equal(json_array_append_new(acts, json_pack("{s:s, s:s, "
+	    "s:s, s:s, s:s}", "id", "A7", "owner", "probation.cambs",
+	    "category", "probation", "description", "PROBATION-ACTION",
+	    "due", "2026-12-09")), 0);
+	assert_int_equal(json_array_append_new(acts, json_pack("{s:s, s:s, "
+	    "s:s, s:s, s:s}", "id", "A8", "owner", "das.cambs", "category",
+	    "substance-misuse", "description", "DAS-ACTION", "due",
+	    "2026-12-09")), 0);
 }
 
 static void
@@ -267,17 +321,24 @@ send_plan_and_update(tx *t)
 {
 	json_t *plan = fixture("action-plan.json");
 	json_t *upd = fixture("action-update.json");
+	haven_marac_msg *m;
 	bc_client mco, hsg;
+	uint64_t seq_a;
 
-	/* the coordinator keeps its own copy of the plan ("to") */
-	assert_int_equal(json_object_set_new(plan, "to",
-	    json_pack("[s]", "marac.cambs")), 0);
+	more_owners(plan);
 	assert_int_equal(bc_open(&mco, &t->p, "marac.cambs"), 0);
 	tick(t, "2026-11-25T14:00:00Z");
-	send_msg(t, &mco, build(&mco, HAVEN_MSG_MARAC_ACTION_PLAN, plan), PLAN,
-	    NULL, NULL);
+	m = build(&mco, HAVEN_MSG_MARAC_ACTION_PLAN, plan);
+	/* the owners' eight views, then the coordinator's full copy */
+	assert_int_equal(m->n_views, 9);
+	assert_string_equal(m->views[8].profile, "marac.plan.full");
+	assert_string_equal(m->views[8].recipients[0], "marac.cambs");
+	send_views(t, &mco, m, 0, 8, NULL, NULL, t->plan_a, &seq_a);
+	send_views(t, &mco, m, 8, 1, NULL, NULL, t->id[PLAN], &t->seq[PLAN]);
+	haven_marac_msg_free(&m);
 	bc_close(&mco);
-	hex_in(upd, "in_reply_to", t->id[PLAN]);
+	/* housing answers the envelope it received */
+	hex_in(upd, "in_reply_to", t->plan_a);
 	assert_int_equal(bc_open(&hsg, &t->p, "housing.cambs"), 0);
 	tick(t, "2026-11-26T09:00:00Z");
 	send_msg(t, &hsg, build(&hsg, HAVEN_MSG_ACTION_UPDATE, upd), UPDATE,
@@ -371,27 +432,69 @@ check_item(const tx *t, const json_t *it, int slot, const char *type,
 	assert_true(json_is_object(json_object_get(it, "content")));
 }
 
+/* The full copy: all eight actions, in the plan's order, each in our
+ * view with its owner; housing's A2 "in-progress" from its update (which
+ * answers the other envelope), the rest without an update yet. */
 static void
 check_status(const json_t *plan)
 {
+	static const char *const owners[] = { "school.urn.110123",
+		"housing.cambs", "gp.riverside", "police.cambs", "idva.cambs",
+		"school.urn.110456", "probation.cambs", "das.cambs" };
 	const json_t *st = json_object_get(plan, "action_status");
-	bool a2 = false;
+	char id[24];
 	size_t i;
 	json_t *a;
 
 	assert_true(json_is_array(st));
+	assert_int_equal(json_array_size(st), 8);
 	json_array_foreach(st, i, a) {
-		const char *id = json_string_value(json_object_get(a,
-		    "action_id"));
-		if (strcmp(id, "A2") == 0) {
-			assert_string_equal(json_string_value(
-			    json_object_get(a, "status")), "in-progress");
-			assert_string_equal(json_string_value(
-			    json_object_get(a, "owner")), "housing.cambs");
-			a2 = true;
+		const json_t *status = json_object_get(a, "status");
+
+		(void) snprintf(id, sizeof(id), "A%zu", i + 1);
+		assert_string_equal(json_string_value(json_object_get(a,
+		    "action_id")), id);
+		assert_true(json_is_true(json_object_get(a, "in_our_view")));
+		assert_string_equal(json_string_value(json_object_get(a,
+		    "owner")), owners[i]);
+		assert_true(strlen(json_string_value(json_object_get(a,
+		    "action"))) > 0);
+		if (i == 1) {
+			assert_string_equal(json_string_value(status),
+			    "in-progress");
+			assert_true(json_is_string(json_object_get(a,
+			    "update_msg_id")));
+		} else {
+			assert_true(status == NULL || json_is_null(status));
 		}
 	}
-	assert_true(a2);
+}
+
+/* Message `slot` is among the left-out entries, as `type` from `sender`,
+ * with a reason. */
+static void
+check_left_out(const tx *t, const json_t *lo, int slot, const char *type,
+    const char *sender)
+{
+	char hex[33];
+
+	haven__hex_encode(hex, t->id[slot], HAVEN_MSGID_BYTES);
+	for (size_t i = 0; i < json_array_size(lo); i++) {
+		const json_t *e = json_array_get(lo, i);
+
+		if (strcmp(json_string_value(json_object_get(e, "msg_id")),
+		    hex) != 0) {
+			continue;
+		}
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "type")), type);
+		assert_string_equal(json_string_value(json_object_get(e,
+		    "sender")), sender);
+		assert_true(strlen(json_string_value(json_object_get(e,
+		    "reason"))) > 10);
+		return;
+	}
+	fail_msg("%s not left out", hex);
 }
 
 static void
@@ -399,7 +502,6 @@ check_json(const tx *t, const json_t *doc)
 {
 	const json_t *items = json_object_get(doc, "items");
 	const json_t *lo = json_object_get(doc, "left_out");
-	char bad[33];
 
 	assert_string_equal(json_string_value(json_object_get(doc, "case")),
 	    CASE);
@@ -421,21 +523,16 @@ check_json(const tx *t, const json_t *doc)
 	    "MARAC_RESEARCH_RETURN", "marac.research", "research",
 	    "housing.cambs");
 	check_item(t, json_array_get(items, 4), PLAN, "MARAC_ACTION_PLAN",
-	    "marac.plan", "action_plans", "marac.cambs");
+	    "marac.plan.full", "action_plans", "marac.cambs");
 	check_item(t, json_array_get(items, 5), UPDATE, "ACTION_UPDATE",
 	    "marac.update", "action_updates", "housing.cambs");
 	check_status(json_array_get(items, 4));
-	/* the lying referral: left out, named, with a reason */
-	haven__hex_encode(bad, t->id[BAD], HAVEN_MSGID_BYTES);
-	assert_int_equal(json_array_size(lo), 1);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(lo, 0), "msg_id")), bad);
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(lo, 0), "type")), "MARAC_REFERRAL");
-	assert_string_equal(json_string_value(json_object_get(
-	    json_array_get(lo, 0), "sender")), "gp.riverside");
-	assert_true(strlen(json_string_value(json_object_get(
-	    json_array_get(lo, 0), "reason"))) > 10);
+	/* the lying referral and the misfiled return: left out (in message
+	 * id order), each named, with a reason */
+	assert_int_equal(json_array_size(lo), 2);
+	check_left_out(t, lo, BAD, "MARAC_REFERRAL", "gp.riverside");
+	check_left_out(t, lo, WRONG, "MARAC_RESEARCH_RETURN",
+	    "housing.cambs");
 }
 
 static void
@@ -452,6 +549,11 @@ check_html(const tx *t, const char *html)
 		haven__hex_encode(hex, t->id[i], HAVEN_MSGID_BYTES);
 		assert_non_null(strstr(html, hex));
 	}
+	/* the full plan: every agency's actions, said so */
+	assert_non_null(strstr(html, "the full plan"));
+	assert_non_null(strstr(html, "Every action of the plan"));
+	assert_non_null(strstr(html, "PROBATION-ACTION"));
+	assert_non_null(strstr(html, "DAS-ACTION"));
 	/* referral before research before the plan */
 	assert_true(strstr(html, "id=\"referral\"") <
 	    strstr(html, "id=\"research\""));
@@ -571,7 +673,7 @@ test_bundle(void **state)
 	assert_non_null(doc);
 	assert_true(json_is_true(json_object_get(doc, "ok")));
 	assert_int_equal(hv_jint(doc, "items"), 6);
-	assert_int_equal(json_array_size(json_object_get(doc, "left_out")), 1);
+	assert_int_equal(json_array_size(json_object_get(doc, "left_out")), 2);
 	json_decref(doc);
 	check_files(t);
 	check_refusals(t);

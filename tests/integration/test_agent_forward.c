@@ -61,12 +61,9 @@ short_timeout(hv_partnership *p, const char *agency)
 static int
 setup(void **state)
 {
-	hv_partnership *p = calloc(1, sizeof(*p));
+	hv_partnership *p = hv_partnership_new(NULL, true);
 	char src[600];
 
-	assert_non_null(p);
-	assert_int_equal(hv_partnership_create(p), 0);
-	assert_int_equal(hv_broker_start(p), 0);
 	(void) snprintf(src, sizeof(src), "%s/tests/fixtures/incidents/"
 	    "scenario1.json", HAVEN_SOURCE_DIR);
 	{
@@ -81,16 +78,6 @@ setup(void **state)
 		assert_int_equal(hv_write(p, "incident.json", buf), 0);
 	}
 	*state = p;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	hv_partnership *p = *state;
-
-	hv_partnership_destroy(p);
-	free(p);
 	return (0);
 }
 
@@ -251,11 +238,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_store_and_forward, setup,
-		    teardown),
+		    hv_teardown),
 		cmocka_unit_test_setup_teardown(test_exactly_once_after_kill,
-		    setup, teardown),
+		    setup, hv_teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_run_survives_broker_restart, setup, teardown),
+		    test_run_survives_broker_restart, setup, hv_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -111,15 +111,13 @@ stale_dir(hv_partnership *p)
 static int
 setup_rotated(void **state)
 {
-	hv_partnership *p = calloc(1, sizeof(*p));
+	hv_partnership *p = hv_partnership_new(NULL, false);
 	const char *kg[] = { "keygen", "--agency", "police.cambs",
 		"--generation", "2", "--out", NULL, NULL };
 	const char *add[] = { "directory", "add", "--dir", NULL, "--pub",
 		NULL, NULL };
 	char dir[300];
 
-	assert_non_null(p);
-	assert_int_equal(hv_partnership_create(p), 0);
 	(void) snprintf(dir, sizeof(dir), "%s", stale_dir(p));
 	copy_file(hv_path(p, "directory.signed"), dir);
 	config_set(p, SCHOOL, "directory", json_string(dir));
@@ -137,16 +135,6 @@ setup_rotated(void **state)
 	assert_int_equal(agent(p, "police.cambs", NULL, "encompass", "submit",
 	    hv_path(p, "incident.json")), 0);
 	*state = p;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	hv_partnership *p = *state;
-
-	hv_partnership_destroy(p);
-	free(p);
 	return (0);
 }
 
@@ -356,9 +344,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sync_stale_directory,
-		    setup_rotated, teardown),
+		    setup_rotated, hv_teardown),
 		cmocka_unit_test_setup_teardown(test_run_reloads_directory,
-		    setup_rotated, teardown),
+		    setup_rotated, hv_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_transient_refusal_stays_pending, setup_fake,
 		    teardown_fake),

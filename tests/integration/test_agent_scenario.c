@@ -46,6 +46,8 @@
 #include "test_broker_client.h"
 #include "util.h"
 
+#include "../unit/cal_tu.h"
+
 #define T_MS 30000
 
 #define FRIDAY "2026-11-27T22:45:00Z"    /* the clock at the start */
@@ -97,13 +99,7 @@ agent(hv_partnership *p, const char *agency, json_t **doc, char **text,
 static hv_partnership *
 partnership_at(const char *when)
 {
-	hv_partnership *p = calloc(1, sizeof(*p));
-
-	assert_non_null(p);
-	assert_int_equal(hv_partnership_create(p), 0);
-	assert_int_equal(hv_clock_set(p, when), 0);
-	assert_int_equal(hv_broker_start(p), 0);
-	return (p);
+	return (hv_partnership_new(when, true));
 }
 
 static int
@@ -113,16 +109,6 @@ setup(void **state)
 
 	assert_int_equal(hv_write(p, "incident.json", incident), 0);
 	*state = p;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	hv_partnership *p = *state;
-
-	hv_partnership_destroy(p);
-	free(p);
 	return (0);
 }
 
@@ -264,15 +250,6 @@ msg_id_of(const json_t *submit, const char *recipient, char id[40])
 {
 	(void) snprintf(id, 40, "%s", jstr(message_to(submit, recipient),
 	    "msg_id"));
-}
-
-static int64_t
-ms_of(const char *rfc3339)
-{
-	int64_t ms = 0;
-
-	assert_int_equal(haven_time_parse(rfc3339, &ms), HAVEN_OK);
-	return (ms);
 }
 
 /* ---- the receipt is a person's act, with a role ---------------------- */
@@ -442,7 +419,7 @@ log_has(const hv_partnership *p, const char *needle)
 static void
 check_tampered(hv_partnership *p)
 {
-	int64_t fri = ms_of(OCCURRED), mon = ms_of(MONDAY_0830);
+	int64_t fri = T(OCCURRED), mon = T(MONDAY_0830);
 	char rule[HAVEN_CODE_MAX], hex[33], needle[96];
 	bc_client c;
 	json_t *doc = NULL, *m;
@@ -762,11 +739,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_scenario1, setup,
-		    teardown),
+		    hv_teardown),
 		cmocka_unit_test_setup_teardown(test_holiday, setup_holiday,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_help, setup, teardown),
+		    hv_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup,
+		    hv_teardown),
+		cmocka_unit_test_setup_teardown(test_help, setup, hv_teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -21,7 +21,10 @@
  *      read-after-escalation M4.
  *   4. Refusals: the police forging a deadline-missed escalation; a school
  *      sending a receipt for another school's notification.
- * Finally the audit chain verifies.
+ * Finally the audit chain verifies, and with the broker stopped the real
+ * havenctl reports on its audit: `report encompass --config` counts, per
+ * school, what the scenarios did, and `audit list --event ESCALATE` lists
+ * the two escalations with their reasons.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +42,8 @@
 #include "support_agent.h"
 #include "test_broker_client.h"
 
+#include "../unit/cal_tu.h"
+
 #define T_MS 30000
 #define WAIT_MS 5000
 #define SCHOOL_A "school.urn.110123"
@@ -48,18 +53,10 @@
 #define POLICE "police.cambs"
 
 static hv_partnership part;
+static char id_off[33]; /* the half-term notification (test 2) */
 static char id_s2[33]; /* the Friday notification escalated (test 3) */
 
 /* ------------------------------------------------------------ helpers */
-
-static int64_t
-ms(const char *rfc3339)
-{
-	int64_t v = 0;
-
-	assert_int_equal(haven_time_parse(rfc3339, &v), HAVEN_OK);
-	return (v);
-}
 
 static void
 clock_at(const char *when)
@@ -382,7 +379,7 @@ test_summer_term(void **state)
 	char id[33];
 	aq q;
 	raw forged = { HAVEN_MSG_OE_NOTIFICATION, SCHOOL_B, "oe.setting",
-		ms("2026-07-22T20:00:00Z"), ms("2026-09-04T07:30:00Z"), NULL,
+		T("2026-07-22T20:00:00Z"), T("2026-09-04T07:30:00Z"), NULL,
 		NULL, NULL };
 	bc_audit_q start = { HAVEN_AUDIT_START, NULL, -1, "broker",
 		"test-clock" };
@@ -396,8 +393,8 @@ test_summer_term(void **state)
 	police_submit("s3.json", SCHOOL_B, id, "2026-09-03T07:30:00Z");
 	aq_init(&q, HAVEN_AUDIT_SUBMIT, id, NULL);
 	audit_expect(&q);
-	assert_int_equal(q.last.deadline_ms, ms("2026-09-03T07:30:00Z"));
-	assert_int_equal(q.last.occurred_ms, ms("2026-07-22T20:00:00Z"));
+	assert_int_equal(q.last.deadline_ms, T("2026-09-03T07:30:00Z"));
+	assert_int_equal(q.last.occurred_ms, T("2026-07-22T20:00:00Z"));
 	/* a deadline a day later than the school's real one is refused */
 	raw_refused(POLICE, &forged, "R5-deadline");
 	/* the school collects and reads it the next morning */
@@ -421,6 +418,7 @@ test_school_offline(void **state)
 	write_incident("s4.json", "CC-2026-000401", "2026-10-24T09:00:00Z",
 	    SCHOOL_A);
 	police_submit("s4.json", SCHOOL_A, id, "2026-11-02T08:30:00Z");
+	(void) snprintf(id_off, sizeof(id_off), "%s", id);
 	clock_at("2026-10-26T10:00:00Z");
 	aq_init(&q, HAVEN_AUDIT_ESCALATE, id, "school-offline escalation=");
 	audit_expect(&q);
@@ -466,13 +464,13 @@ test_weekend(void **state)
 	dsl_reads(SCHOOL_A, id1, "DSL");
 	aq_init(&q, HAVEN_AUDIT_READ, id1, "role=DSL");
 	audit_expect(&q);
-	assert_true(q.last.time_ms < ms("2026-11-30T08:30:00Z"));
+	assert_true(q.last.time_ms < T("2026-11-30T08:30:00Z"));
 	/* 08:31: the unread one is escalated, the read one is not */
 	clock_at("2026-11-30T08:31:00Z");
 	aq_init(&q, HAVEN_AUDIT_ESCALATE, id_s2, "deadline-missed escalation=");
 	audit_expect(&q);
 	assert_string_equal(q.last.actor, "broker");
-	assert_int_equal(q.last.deadline_ms, ms("2026-11-30T08:30:00Z"));
+	assert_int_equal(q.last.deadline_ms, T("2026-11-30T08:30:00Z"));
 	assert_true(has_recipient(&q.last, SPOC));
 	assert_true(has_recipient(&q.last, DEPUTY_A));
 	expect_escalation(SPOC, id_s2, "deadline-missed", NULL);
@@ -506,6 +504,113 @@ test_refusals(void **state)
 	assert_true(bc_audit_verifies(&part));
 }
 
+/* ------------------------------------------------- havenctl on the audit */
+
+/* havenctl's JSON output; the exit code must be 0. */
+static json_t *
+ctl_json(const char *const *args)
+{
+	char *out = NULL;
+	json_t *j;
+
+	assert_int_equal(hv_run(&part, "havenctl", args, T_MS, &out), 0);
+	j = hv_json(out);
+	if (j == NULL) {
+		fail_msg("havenctl printed no JSON: %s", out != NULL ? out :
+		    "(nothing)");
+	}
+	free(out);
+	return (j);
+}
+
+static const json_t *
+school_row(const json_t *report, const char *id)
+{
+	const json_t *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "schools"), i, row) {
+		if (strcmp(json_string_value(json_object_get(row, "id")), id) ==
+		    0) {
+			return (row);
+		}
+	}
+	fail_msg("no report row for %s", id);
+	return (NULL);
+}
+
+/* notifications, read on time, read late, escalated, unread */
+static void
+assert_counts(const json_t *row, const int want[5])
+{
+	static const char *const keys[5] = {"notifications",
+	    "read_before_deadline", "read_late", "escalated", "unread"};
+
+	for (size_t i = 0; i < 5; i++) {
+		json_int_t got = json_integer_value(json_object_get(row,
+		    keys[i]));
+
+		if (got != want[i]) {
+			fail_msg("%s: %s is %lld, want %d",
+			    json_string_value(json_object_get(row, "id")),
+			    keys[i], (long long) got, want[i]);
+		}
+	}
+}
+
+/* The compliance report and the DPO's listing, from the broker's own
+ * audit (the broker was stopped by test_refusals). */
+static void
+test_report_from_audit(void **state)
+{
+	const char *const report[] = { "report", "encompass", "--config",
+		hv_path(&part, "broker.json"), "--from", "2026-07-01", "--to",
+		"2026-12-31", "--json", NULL };
+	const char *const escalations[] = { "audit", "list", "--config",
+		hv_path(&part, "broker.json"), "--event", "ESCALATE", "--json",
+		NULL };
+	json_t *j, *e;
+
+	(void) state;
+	assert_int_equal(part.broker, 0);
+	j = ctl_json(report);
+	/* B: the summer-term one, read the next morning. A: the half-term
+	 * one (escalated offline, read before its deadline) and the two
+	 * Friday ones (one read at 08:10, one escalated and read late). */
+	assert_counts(school_row(j, SCHOOL_B), (const int[]){1, 1, 0, 0, 0});
+	assert_counts(school_row(j, SCHOOL_A), (const int[]){3, 2, 1, 2, 0});
+	assert_counts(json_object_get(j, "all"), (const int[]){4, 3, 1, 2, 0});
+	e = json_object_get(j, "all");
+	assert_int_equal(json_integer_value(json_object_get(e,
+	    "escalated_deadline_missed")), 1);
+	assert_int_equal(json_integer_value(json_object_get(e,
+	    "escalated_school_offline")), 1);
+	assert_int_equal(json_integer_value(json_object_get(e,
+	    "escalations_closed")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j,
+	    "police_escalations")), 0); /* the forged one was refused */
+	assert_int_equal(json_array_size(json_object_get(j, "schools")), 2);
+	json_decref(j);
+
+	j = ctl_json(escalations);
+	assert_int_equal(json_array_size(j), 2);
+	e = json_array_get(j, 0);
+	assert_string_equal(json_string_value(json_object_get(e, "msg_id")),
+	    id_off);
+	assert_string_equal(json_string_value(json_object_get(e, "actor")),
+	    "broker");
+	assert_int_equal(strncmp(json_string_value(json_object_get(e,
+	    "reason")), "school-offline escalation=", 26), 0);
+	e = json_array_get(j, 1);
+	assert_string_equal(json_string_value(json_object_get(e, "msg_id")),
+	    id_s2);
+	assert_int_equal(strncmp(json_string_value(json_object_get(e,
+	    "reason")), "deadline-missed escalation=", 27), 0);
+	assert_string_equal(json_string_value(json_object_get(e, "deadline")),
+	    "2026-11-30T08:30:00Z");
+	json_decref(j);
+}
+
 int
 main(void)
 {
@@ -514,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_school_offline),
 		cmocka_unit_test(test_weekend),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_report_from_audit),
 	};
 
 	return (cmocka_run_group_tests(tests, group_setup, group_teardown));

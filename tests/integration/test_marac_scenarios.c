@@ -15,6 +15,13 @@
  * signatories (never the refuge, never a school), the school sees only
  * its education actions, panel material reaches that area's panel only.
  *
+ * Every refusal of a rule the broker can see in the header (R9 and R10
+ * criteria, R14, R15, R16, R17, R8, consent) is made by the broker, not
+ * the sending agent: the command exits 2 with the broker's REJECT naming
+ * the rule, and the broker's audit (`havenctl audit list --event REJECT`)
+ * holds that REJECT for that message id. `--check` runs every rule in the
+ * agent and sends nothing.
+ *
  * Marker strings ("DASHNARRATIVE", "HOUSINGACTION"...) stand for content
  * that must or must not appear in what an agency can decrypt.
  */
@@ -27,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "support_agent.h"
 #include "support_harness.h"
@@ -39,6 +47,7 @@
 #define SCHOOL "school.urn.110123"
 #define REFUGE "refuge.cambs"
 #define POLICE "police.cambs"
+#define HV_RULE_MAX 32
 
 #define M6_RECORD                                                         \
 	"\"m6\":{\"purpose\":\"Safeguarding a high-risk victim\","        \
@@ -82,32 +91,156 @@ referral(hv_partnership *p, const char *file, const char *case_ref,
 }
 
 static int
-agent(hv_partnership *p, const char *agency, json_t **doc, const char *a1,
-    const char *a2, const char *a3, const char *a4)
+agent5(hv_partnership *p, const char *agency, json_t **doc, const char *a1,
+    const char *a2, const char *a3, const char *a4, const char *a5)
 {
-	const char *const args[] = { a1, a2, a3, a4, NULL };
+	const char *const args[] = { a1, a2, a3, a4, a5, NULL };
 
 	return (hv_agent(p, agency, T_MS, doc, NULL, args));
 }
 
-/* Run `CMD SUB FILE`; expect exit 2 naming `rule`. */
+static int
+agent(hv_partnership *p, const char *agency, json_t **doc, const char *a1,
+    const char *a2, const char *a3, const char *a4)
+{
+	return (agent5(p, agency, doc, a1, a2, a3, a4, NULL));
+}
+
+/* REJECTs the broker sent back, to be found in its audit. */
+#define REJ_MAX 16
+
+static struct {
+	char msg_id[33];
+	char rule[HV_RULE_MAX];
+} rejs[REJ_MAX];
+static size_t n_rejs;
+
 static void
-expect_refused(hv_partnership *p, const char *agency, const char *cmd,
+note_reject(const json_t *m, const char *what, const char *rule)
+{
+	const json_t *rj = json_object_get(m, "reject");
+	const char *id = json_string_value(json_object_get(m, "msg_id"));
+	const char *got = json_string_value(json_object_get(rj, "rule"));
+
+	if (!json_is_string(json_object_get(m, "status")) ||
+	    strcmp(json_string_value(json_object_get(m, "status")),
+	    "rejected") != 0 || got == NULL || strcmp(got, rule) != 0 ||
+	    id == NULL || strlen(id) != 32) {
+		fail_msg("%s: not a broker REJECT naming %s (got %s)", what,
+		    rule, got != NULL ? got : "none");
+	}
+	assert_true(n_rejs < REJ_MAX);
+	(void) snprintf(rejs[n_rejs].msg_id, sizeof(rejs[0].msg_id), "%s", id);
+	(void) snprintf(rejs[n_rejs].rule, sizeof(rejs[0].rule), "%s", rule);
+	n_rejs++;
+}
+
+/* Run `CMD SUB FILE`; expect exit 2 and the broker's REJECT naming
+ * `rule` (the agent sent it: the rule is the broker's to apply). */
+static void
+expect_rejected(hv_partnership *p, const char *agency, const char *cmd,
     const char *sub, const char *file, const char *rule)
 {
 	json_t *doc = NULL;
-	char got[64];
-	const char *r;
+	char what[128];
 	int rc;
 
 	rc = agent(p, agency, &doc, cmd, sub, hv_path(p, file), NULL);
+	(void) snprintf(what, sizeof(what), "%s %s %s (exit %d)", agency, cmd,
+	    sub, rc);
+	if (rc != 2) {
+		json_decref(doc);
+		fail_msg("%s: expected exit 2, rule %s", what, rule);
+	}
+	note_reject(json_array_get(json_object_get(doc, "messages"), 0), what,
+	    rule);
+	json_decref(doc);
+}
+
+/* Run `CMD SUB FILE --check`; expect exit 2 naming `rule` from the
+ * agent's own check (nothing sent: no "messages"), or, with rule NULL,
+ * exit 0 and "sent": false. */
+static void
+expect_checked(hv_partnership *p, const char *agency, const char *cmd,
+    const char *sub, const char *file, const char *rule)
+{
+	json_t *doc = NULL;
+	const char *r;
+	char got[64];
+	int rc;
+
+	rc = agent(p, agency, &doc, cmd, sub, hv_path(p, file), "--check");
 	r = hv_refused_rule(doc);
 	(void) snprintf(got, sizeof(got), "%s", r != NULL ? r : "(none)");
-	json_decref(doc);
-	if (rc != 2 || strcmp(got, rule) != 0) {
-		fail_msg("%s %s %s: exit %d, rule %s; expected exit 2, rule %s",
-		    agency, cmd, sub, rc, got, rule);
+	assert_null(json_object_get(doc, "messages"));
+	if (rule == NULL) {
+		assert_int_equal(rc, 0);
+		assert_true(json_is_true(json_object_get(doc, "checked")));
+		assert_true(json_is_false(json_object_get(doc, "sent")));
+	} else if (rc != 2 || strcmp(got, rule) != 0) {
+		json_decref(doc);
+		fail_msg("%s %s %s --check: exit %d, rule %s; expected exit "
+		    "2, rule %s", agency, cmd, sub, rc, got, rule);
 	}
+	json_decref(doc);
+}
+
+static const json_t *
+audit_entry(const json_t *list, const char *msg_id)
+{
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		const char *id = json_string_value(json_object_get(e,
+		    "msg_id"));
+
+		if (id != NULL && strcasecmp(id, msg_id) == 0) {
+			return (e);
+		}
+	}
+	return (NULL);
+}
+
+/* Every REJECT noted so far is in the broker's tamper-evident audit:
+ * `havenctl audit list --event REJECT --json`, an entry for that
+ * message id whose reason ends "rule=<rule>". */
+static void
+expect_audited(hv_partnership *p)
+{
+	const char *const args[] = { "audit", "list", "--config",
+		hv_path(p, "broker.json"), "--event", "REJECT", "--json",
+		NULL };
+	char *out = NULL, want[HV_RULE_MAX + 8];
+	json_t *doc;
+	const json_t *list, *e;
+	const char *reason;
+	size_t n;
+	int rc = hv_run(p, "havenctl", args, T_MS, &out);
+
+	doc = out != NULL ? hv_json(out) : NULL;
+	free(out);
+	if (rc != 0 || doc == NULL) {
+		json_decref(doc);
+		fail_msg("havenctl audit list: exit %d", rc);
+	}
+	list = json_is_array(doc) ? doc : json_object_get(doc, "entries");
+	n = n_rejs;
+	n_rejs = 0; /* a failure is this test's, not the next one's */
+	for (size_t i = 0; i < n; i++) {
+		(void) snprintf(want, sizeof(want), "rule=%s", rejs[i].rule);
+		e = audit_entry(list, rejs[i].msg_id);
+		reason = json_string_value(json_object_get(e, "reason"));
+		if (e == NULL || reason == NULL || strlen(reason) <
+		    strlen(want) || strcmp(reason + strlen(reason) -
+		    strlen(want), want) != 0 || strcmp(json_string_value(
+		    json_object_get(e, "event")), "REJECT") != 0) {
+			json_decref(doc);
+			fail_msg("no audited REJECT of %s naming %s",
+			    rejs[i].msg_id, rejs[i].rule);
+		}
+	}
+	json_decref(doc);
 }
 
 /* Run `CMD SUB FILE`; expect every envelope receipted; returns the
@@ -185,23 +318,7 @@ mco_cases(hv_partnership *p, const char *meeting)
 static int
 setup(void **state)
 {
-	hv_partnership *p = calloc(1, sizeof(*p));
-
-	assert_non_null(p);
-	assert_int_equal(hv_partnership_create(p), 0);
-	assert_int_equal(hv_clock_set(p, "2026-11-23T08:00:00Z"), 0);
-	assert_int_equal(hv_broker_start(p), 0);
-	*state = p;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	hv_partnership *p = *state;
-
-	hv_partnership_destroy(p);
-	free(p);
+	*state = hv_partnership_new("2026-11-23T08:00:00Z", true);
 	return (0);
 }
 
@@ -214,9 +331,12 @@ s4_refer(hv_partnership *p)
 
 	referral(p, "s4-nom6.json", "MARAC-T-0001", GP, "Victoria Testvictim",
 	    "Peter Testperp", "{\"dash\":18}", false, "");
-	expect_refused(p, GP, "marac", "refer", "s4-nom6.json", "R9");
+	expect_checked(p, GP, "marac", "refer", "s4-nom6.json", "R9");
+	expect_rejected(p, GP, "marac", "refer", "s4-nom6.json", "R9");
 	referral(p, "s4.json", "MARAC-T-0001", GP, "Victoria Testvictim",
 	    "Peter Testperp", "{\"dash\":18}", false, "," M6_RECORD);
+	/* checked, not sent: the IDVA ends up with one referral (s4_idva) */
+	expect_checked(p, GP, "marac", "refer", "s4.json", NULL);
 	doc = expect_sent(p, GP, "marac", "refer", "s4.json");
 	assert_int_equal(json_array_size(recipients(doc)), 2);
 	assert_true(hv_jarray_has(recipients(doc), IDVA));
@@ -304,7 +424,8 @@ s4_research(hv_partnership *p)
 	char *t;
 
 	assert_int_equal(hv_write(p, "s4-r-idva.json", research_to_idva), 0);
-	expect_refused(p, GP, "marac", "research", "s4-r-idva.json", "R15");
+	expect_rejected(p, GP, "marac", "research", "s4-r-idva.json",
+	    "R15-research-to-chair");
 	assert_int_equal(hv_write(p, "s4-r.json", research_ok), 0);
 	doc = expect_sent(p, GP, "marac", "research", "s4-r.json");
 	assert_int_equal(json_array_size(recipients(doc)), 1);
@@ -333,7 +454,8 @@ static const char plan[] =
     "{\"id\":\"A4\",\"owner\":\"idva.cambs\",\"category\":\"idva\","
     "\"description\":\"IDVAACTION: safety plan\",\"due\":\"2026-11-30\"}]}";
 
-/* M9: each owner gets its own actions; the school education only. */
+/* M9: each owner gets its own actions; the school education only; the
+ * coordinator keeps the whole plan (marac.plan.full). */
 static void
 s4_plan(hv_partnership *p)
 {
@@ -343,8 +465,17 @@ s4_plan(hv_partnership *p)
 
 	assert_int_equal(hv_write(p, "s4-plan.json", plan), 0);
 	doc = expect_sent(p, MCO, "marac", "plan", "s4-plan.json");
-	assert_int_equal(json_array_size(recipients(doc)), 4);
+	assert_int_equal(json_array_size(recipients(doc)), 5);
+	assert_true(hv_jarray_has(recipients(doc), MCO));
 	json_decref(doc);
+	assert_int_equal(hv_sync(p, MCO), 1);
+	t = only_message(p, MCO, "MARAC_ACTION_PLAN");
+	expect_text(t, "EDUACTION", NULL);
+	expect_text(t, "HOUSINGACTION", NULL);
+	expect_text(t, "HEALTHACTION", NULL);
+	expect_text(t, "IDVAACTION", NULL);
+	expect_text(t, "RISKSUMMARY", NULL);
+	free(t);
 	assert_int_equal(hv_sync(p, SCHOOL), 1);
 	assert_int_equal(hv_inbox_ids(p, SCHOOL, NULL, ids), 1);
 	t = only_message(p, SCHOOL, "MARAC_ACTION_PLAN");
@@ -369,6 +500,7 @@ test_scenario4(void **state)
 	s4_caselist(p);
 	s4_research(p);
 	s4_plan(p);
+	expect_audited(p);
 }
 
 /* ---- scenario 5: housing, DASH 15, no consent ----------------------- */
@@ -382,7 +514,7 @@ test_scenario5(void **state)
 
 	referral(p, "s5-bad.json", "MARAC-T-0002", HOUSING, "Wendy Testvictim",
 	    "Walter Testperp", "{\"dash\":15}", false, "");
-	expect_refused(p, HOUSING, "marac", "refer", "s5-bad.json", "R10");
+	expect_rejected(p, HOUSING, "marac", "refer", "s5-bad.json", "R10");
 	/* After the 10:00 meeting: listed for Wednesday's. */
 	assert_int_equal(hv_clock_set(p, "2026-11-23T11:00:00Z"), 0);
 	referral(p, "s5.json", "MARAC-T-0002", HOUSING, "Wendy Testvictim",
@@ -397,6 +529,7 @@ test_scenario5(void **state)
 	    HOUSING);
 	assert_false(json_is_true(json_object_get(c, "repeat")));
 	json_decref(doc);
+	expect_audited(p);
 }
 
 /* ---- R12 repeats and M11 flags --------------------------------------- */
@@ -477,7 +610,7 @@ test_consent_withdrawal(void **state)
 	assert_true(hv_jarray_has(recipients(doc), MCO) &&
 	    hv_jarray_has(recipients(doc), IDVA));
 	json_decref(doc);
-	expect_refused(p, GP, "marac", "research", "rc.json", "consent");
+	expect_rejected(p, GP, "marac", "research", "rc.json", "consent");
 	assert_int_equal(hv_write(p, "rm6.json", research_m6), 0);
 	json_decref(expect_sent(p, GP, "marac", "research", "rm6.json"));
 	assert_int_equal(hv_sync(p, MCO), 3);
@@ -493,6 +626,7 @@ test_consent_withdrawal(void **state)
 	assert_string_equal(json_string_value(json_object_get(c, "consent")),
 	    "withdrawn");
 	json_decref(doc);
+	expect_audited(p);
 }
 
 /* ---- scenario 6: the perpetrator panel ------------------------------- */
@@ -540,7 +674,8 @@ s6_refer(hv_partnership *p)
 	assert_true(hv_jarray_has(recipients(doc), "dapp.north"));
 	json_decref(doc);
 	assert_int_equal(hv_write(p, "y.json", dapp_y), 0);
-	expect_refused(p, POLICE, "dapp", "refer", "y.json", "R16");
+	expect_checked(p, POLICE, "dapp", "refer", "y.json", "R16");
+	expect_rejected(p, POLICE, "dapp", "refer", "y.json", "R16");
 }
 
 static void
@@ -551,12 +686,14 @@ s6_bundle(hv_partnership *p)
 
 	assert_int_equal(hv_write(p, "b-south.json",
 	    BUNDLE("\"to\":[\"housing.peterborough\"],")), 0);
-	expect_refused(p, "dapp.north", "dapp", "bundle", "b-south.json",
+	expect_rejected(p, "dapp.north", "dapp", "bundle", "b-south.json",
 	    "R17");
 	assert_int_equal(hv_write(p, "b-school.json",
 	    BUNDLE("\"to\":[\"school.urn.110123\"],")), 0);
-	expect_refused(p, "dapp.north", "dapp", "bundle", "b-school.json",
+	expect_checked(p, "dapp.north", "dapp", "bundle", "b-school.json",
 	    "R8");
+	expect_rejected(p, "dapp.north", "dapp", "bundle", "b-school.json",
+	    "R8-edu-marac");
 	assert_int_equal(hv_write(p, "b.json", BUNDLE("")), 0);
 	doc = expect_sent(p, "dapp.north", "dapp", "bundle", "b.json");
 	rc = recipients(doc);
@@ -611,15 +748,109 @@ test_scenario6(void **state)
 	assert_int_equal(hv_write(p, "upd.json", update), 0);
 	json_decref(expect_sent(p, "probation.cambs", "marac", "update",
 	    "upd.json"));
-	assert_int_equal(hv_sync(p, "dapp.north"), 1);
+	/* the co-chairs' own copy of their plan, and the update */
+	assert_int_equal(hv_sync(p, "dapp.north"), 2);
 	assert_int_equal(hv_inbox_ids(p, "dapp.north", "ACTION_UPDATE", ids),
 	    1);
+	t = only_message(p, "dapp.north", "DAPP_ACTION_PLAN");
+	expect_text(t, "PRBACTION", NULL);
+	expect_text(t, "DASACTION", NULL);
+	free(t);
 	/* The South panel, its housing member and the school get nothing. */
 	assert_int_equal(hv_sync(p, "dapp.south"), 0);
 	(void) hv_sync(p, "housing.peterborough"); /* the M7 at most */
 	assert_int_equal(n_panel(p, "housing.peterborough"), 0);
 	(void) hv_sync(p, SCHOOL);
 	assert_int_equal(n_panel(p, SCHOOL), 0);
+	expect_audited(p);
+}
+
+/* ---- R14: the coordinator's directory is not the broker's ----------- */
+
+/* A directory in which the refuge has signed the information-sharing
+ * agreement, signed by the admin and given to the coordinator's agent
+ * only: the broker keeps the one in force (it has not loaded this one),
+ * where the refuge has not signed. */
+static void
+mco_directory_says_refuge_signed(hv_partnership *p)
+{
+	const char *const args[] = { "directory", "sign", "--dir",
+		hv_path(p, "mco-directory.json"), "--admin-key",
+		hv_path(p, "admin.key"), "--out",
+		hv_path(p, "mco-directory.signed"), NULL };
+	json_t *d = json_load_file(hv_path(p, "directory.json"), 0, NULL);
+	json_t *a, *cfg;
+	size_t i;
+	char *text;
+
+	assert_non_null(d);
+	json_array_foreach(json_object_get(d, "agencies"), i, a) {
+		if (strcmp(json_string_value(json_object_get(a, "id")),
+		    REFUGE) == 0) {
+			assert_int_equal(json_object_set_new(json_object_get(
+			    a, "attrs"), "isp", json_string("signed")), 0);
+		}
+	}
+	text = json_dumps(d, JSON_INDENT(2));
+	json_decref(d);
+	assert_int_equal(hv_write(p, "mco-directory.json", text), 0);
+	free(text);
+	assert_int_equal(hv_run(p, "havenctl", args, T_MS, NULL), 0);
+	cfg = json_load_file(hv_agent_config(p, MCO), 0, NULL);
+	assert_non_null(cfg);
+	assert_int_equal(json_object_set_new(cfg, "directory",
+	    json_string(hv_path(p, "mco-directory.signed"))), 0);
+	text = json_dumps(cfg, JSON_INDENT(2));
+	json_decref(cfg);
+	assert_int_equal(hv_write(p, "agents/" MCO "/agent.json", text), 0);
+	free(text);
+}
+
+static void
+test_caselist_isp_at_broker(void **state)
+{
+	hv_partnership *p = *state;
+	json_t *doc = NULL;
+	const json_t *c, *m;
+	size_t i, n_valid;
+
+	mco_directory_says_refuge_signed(p);
+	/* The agent's own check believes its directory (R14 passes) and
+	 * sends nothing; it does refuse the case whose consent was
+	 * withdrawn and that has no M6 record (R9-R11). */
+	assert_int_equal(agent5(p, MCO, &doc, "marac", "caselist",
+	    "--meeting", "2026-11-25", "--check"), 2);
+	assert_int_equal(json_array_size(json_object_get(doc, "cases")), 2);
+	n_valid = 0;
+	json_array_foreach(json_object_get(doc, "cases"), i, c) {
+		const char *st = json_string_value(json_object_get(c,
+		    "status"));
+
+		if (strcmp(st, "valid") == 0) {
+			n_valid++;
+			continue;
+		}
+		assert_string_equal(st, "refused");
+		assert_string_equal(hv_refused_rule(json_object_get(c,
+		    "result")), "R9-R11");
+	}
+	assert_int_equal(n_valid, 1);
+	json_decref(doc);
+	/* The broker's directory decides: refused (R14), and audited. */
+	assert_int_equal(agent(p, MCO, &doc, "marac", "caselist",
+	    "--meeting", "2026-11-25"), 2);
+	json_array_foreach(json_object_get(doc, "cases"), i, c) {
+		assert_string_equal(json_string_value(json_object_get(c,
+		    "status")), "refused");
+		m = json_array_get(json_object_get(json_object_get(c,
+		    "result"), "messages"), 0);
+		assert_true(hv_jarray_has(json_object_get(m, "recipients"),
+		    REFUGE));
+		note_reject(m, "caselist", "R14-case-list-isp");
+	}
+	json_decref(doc);
+	assert_int_equal(hv_sync(p, REFUGE), 0);
+	expect_audited(p);
 }
 
 int
@@ -631,7 +862,8 @@ main(void)
 		cmocka_unit_test(test_repeats),
 		cmocka_unit_test(test_consent_withdrawal),
 		cmocka_unit_test(test_scenario6),
+		cmocka_unit_test(test_caselist_isp_at_broker),
 	};
 
-	return (cmocka_run_group_tests(tests, setup, teardown));
+	return (cmocka_run_group_tests(tests, setup, hv_teardown));
 }

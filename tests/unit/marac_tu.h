@@ -7,6 +7,10 @@
  * panel_north/panel_south=member), plus a revoked agency and a police
  * MARAC chair. The clock is fixed at Monday 2026-11-23 09:00 UTC, three
  * days after the fixtures' incident. Include after <cmocka.h>.
+ *
+ * The helpers added for table-driven tests (tu_set, tu_run, tu_allow_is,
+ * tu_deny_is, tu_header_of) are `static inline` so that a test file that
+ * does not use them still builds with -Werror=unused-function.
  */
 #ifndef HAVEN_TESTS_UNIT_MARAC_TU_H
 #define HAVEN_TESTS_UNIT_MARAC_TU_H
@@ -26,6 +30,7 @@
 
 static haven_directory *tu_dir;
 static int64_t tu_now;
+static char tu_where[128]; /* the table row being run, for messages */
 
 struct tu_ag {
 	const char *id;
@@ -57,10 +62,12 @@ static const struct tu_ag tu_agencies[] = {
 	{ "dapp.south", "DAPC", "panel_south=member", false },
 };
 
-static json_t *
-tu_attrs(const char *spec)
+/* Call fn(ctx, k, v) for each "k=v" of the space-separated `spec`; a
+ * bare "k" gives v NULL. */
+static void
+tu_kv_each(const char *spec, void (*fn)(void *, const char *, const char *),
+    void *ctx)
 {
-	json_t *o = json_object();
 	char buf[256], *save = NULL;
 
 	(void) snprintf(buf, sizeof(buf), "%s", spec);
@@ -68,11 +75,26 @@ tu_attrs(const char *spec)
 	     kv = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(kv, '=');
 
-		assert_non_null(eq);
-		*eq = '\0';
-		assert_int_equal(json_object_set_new(o, kv,
-		    json_string(eq + 1)), 0);
+		if (eq != NULL) {
+			*eq = '\0';
+		}
+		fn(ctx, kv, eq != NULL ? eq + 1 : NULL);
 	}
+}
+
+static void
+tu_attr_set(void *o, const char *k, const char *v)
+{
+	assert_non_null(v);
+	assert_int_equal(json_object_set_new(o, k, json_string(v)), 0);
+}
+
+static json_t *
+tu_attrs(const char *spec)
+{
+	json_t *o = json_object();
+
+	tu_kv_each(spec, tu_attr_set, o);
 	return (o);
 }
 
@@ -182,6 +204,7 @@ tu_build(struct tu_res *r, uint32_t type, const char *name,
 {
 	json_t *j = tu_fixture(name);
 
+	tu_where[0] = '\0'; /* not a table row */
 	if (edit != NULL) {
 		edit(j);
 	}
@@ -196,7 +219,7 @@ tu_expect(const struct tu_res *r, haven_err rv, const char *field,
 {
 	if (r->rv != rv || strcmp(r->field, field) != 0 ||
 	    strncmp(r->why, why_prefix, strlen(why_prefix)) != 0) {
-		fail_msg("got %s [%s] %s; want %s [%s] %s...",
+		fail_msg("%sgot %s [%s] %s; want %s [%s] %s...", tu_where,
 		    haven_err_name(r->rv), r->field, r->why, haven_err_name(rv),
 		    field, why_prefix);
 	}
@@ -206,8 +229,8 @@ static void
 tu_ok(const struct tu_res *r)
 {
 	if (r->rv != HAVEN_OK) {
-		fail_msg("refused: %s [%s] %s", haven_err_name(r->rv), r->field,
-		    r->why);
+		fail_msg("%srefused: %s [%s] %s", tu_where,
+		    haven_err_name(r->rv), r->field, r->why);
 	}
 	assert_non_null(r->m);
 }
@@ -229,8 +252,8 @@ tu_tag_is(const haven_marac_msg *m, const char *key, const char *want)
 	const char *v = tu_tag(m, key);
 
 	if (v == NULL || strcmp(v, want) != 0) {
-		fail_msg("tag %s = %s, want %s", key, v != NULL ? v : "(none)",
-		    want);
+		fail_msg("%stag %s = %s, want %s", tu_where, key,
+		    v != NULL ? v : "(none)", want);
 	}
 }
 
@@ -314,7 +337,8 @@ tu_roundtrip(const haven_marac_msg *m)
 	}
 	tu_header(m, &h);
 	if (haven_marac_check_header(NULL, &h, tu_now, &d) != HAVEN_OK) {
-		fail_msg("broker refused: %s %s", d.rule, d.reason);
+		fail_msg("%sbroker refused: %s %s", tu_where, d.rule,
+		    d.reason);
 	}
 	for (size_t i = 0; i < h.n_views; i++) {
 		if (haven_marac_verify_payload(&h, m->views[i].profile,
@@ -339,6 +363,191 @@ tu_view_json(const haven_marac_msg *m, size_t i)
 	free(js);
 	assert_non_null(j);
 	return (j);
+}
+
+/* ------------------------------------------------ table-driven cases */
+
+/* One edit of a fixture: set the member at `path` to the JSON text
+ * `json`, or delete it (json NULL). Paths are "a.b[2].c"; a final "[]"
+ * appends to the array. */
+struct tu_edit {
+	const char *path;
+	const char *json;
+};
+
+#define TU_EDITS 6
+
+/* One build of `fixture` by `sender` with `pre` (may be NULL) then the
+ * edits applied. rv HAVEN_OK: accepted, with `tags` ("k=v k=v", may be
+ * NULL) and, when `views` > 0, that many views; the round trip is
+ * checked. Otherwise refused with rv, `field` and a reason starting with
+ * `why`, and `absent` (may be NULL) appears in neither. */
+struct tu_case {
+	const char *fixture;
+	const char *sender;
+	void (*pre)(json_t *);
+	struct tu_edit ed[TU_EDITS];
+	haven_err rv;
+	const char *field;
+	const char *why;
+	const char *tags;
+	size_t views;
+	const char *absent;
+};
+
+/* Split "name[i]" into name and index (-1: none, -2: "[]" append). */
+static inline long
+tu_seg(char *seg)
+{
+	char *br = strchr(seg, '[');
+
+	if (br == NULL) {
+		return (-1);
+	}
+	*br = '\0';
+	return (br[1] == ']' ? -2 : strtol(br + 1, NULL, 10));
+}
+
+static inline void
+tu_set(json_t *root, const char *path, const char *json)
+{
+	char buf[128], *save = NULL, *seg, *next;
+	json_t *cur = root, *v = NULL, *arr;
+	json_error_t je;
+	long i;
+
+	if (json != NULL && (v = json_loads(json, JSON_DECODE_ANY, &je)) ==
+	    NULL) {
+		fail_msg("%s: bad JSON %s: %s", path, json, je.text);
+	}
+	(void) snprintf(buf, sizeof(buf), "%s", path);
+	seg = strtok_r(buf, ".", &save);
+	while ((next = strtok_r(NULL, ".", &save)) != NULL) {
+		i = tu_seg(seg);
+		cur = json_object_get(cur, seg);
+		cur = i >= 0 ? json_array_get(cur, (size_t) i) : cur;
+		if (cur == NULL) {
+			fail_msg("%s: no %s", path, seg);
+		}
+		seg = next;
+	}
+	i = tu_seg(seg);
+	arr = json_object_get(cur, seg);
+	if (i == -1) {
+		assert_int_equal(v != NULL ? json_object_set_new(cur, seg, v) :
+		    json_object_del(cur, seg), 0);
+	} else if (i == -2) {
+		assert_int_equal(json_array_append_new(arr, v), 0);
+	} else {
+		assert_int_equal(v != NULL ? json_array_set_new(arr,
+		    (size_t) i, v) : json_array_remove(arr, (size_t) i), 0);
+	}
+}
+
+static inline void
+tu_tag_check(void *m, const char *k, const char *v)
+{
+	assert_non_null(v);
+	tu_tag_is(m, k, v);
+}
+
+/* Every "k=v" of `spec` is a tag of `m`. */
+static inline void
+tu_tags_are(const haven_marac_msg *m, const char *spec)
+{
+	tu_kv_each(spec, tu_tag_check, (void *) m);
+}
+
+static inline void
+tu_run_one(uint32_t type, const struct tu_case *c)
+{
+	json_t *j = tu_fixture(c->fixture);
+	struct tu_res r;
+
+	if (c->pre != NULL) {
+		c->pre(j);
+	}
+	for (size_t i = 0; i < TU_EDITS && c->ed[i].path != NULL; i++) {
+		tu_set(j, c->ed[i].path, c->ed[i].json);
+	}
+	tu_build_json(&r, type, j, c->sender, NULL);
+	json_decref(j);
+	if (c->rv != HAVEN_OK) {
+		tu_expect(&r, c->rv, c->field, c->why);
+		if (c->absent != NULL && (strstr(r.why, c->absent) != NULL ||
+		    strstr(r.field, c->absent) != NULL)) {
+			fail_msg("%s'%s' repeated in [%s] %s", tu_where,
+			    c->absent, r.field, r.why);
+		}
+		return;
+	}
+	tu_ok(&r);
+	if (c->tags != NULL) {
+		tu_tags_are(r.m, c->tags);
+	}
+	if (c->views > 0 && r.m->n_views != c->views) {
+		fail_msg("%s%zu views, want %zu", tu_where, r.m->n_views,
+		    c->views);
+	}
+	tu_roundtrip(r.m);
+	haven_marac_msg_free(&r.m);
+}
+
+/* Run a table of cases of message `type`; a failure names its row. */
+static inline void
+tu_run(uint32_t type, const struct tu_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		(void) snprintf(tu_where, sizeof(tu_where), "row %zu (%s by "
+		    "%s): ", i, cases[i].fixture, cases[i].sender);
+		tu_run_one(type, &cases[i]);
+	}
+	tu_where[0] = '\0';
+}
+
+#define TU_RUN(type, table) \
+	tu_run((type), (table), sizeof(table) / sizeof((table)[0]))
+
+/* ------------------------------------------- the broker's header check */
+
+/* The header of an accepted build of `fixture`. */
+static inline void
+tu_header_of(uint32_t type, const char *fixture, const char *sender,
+    haven_header *h)
+{
+	struct tu_res r;
+
+	tu_build(&r, type, fixture, sender, NULL);
+	tu_ok(&r);
+	tu_header(r.m, h);
+	haven_marac_msg_free(&r.m);
+}
+
+/* haven_marac_check_header (default settings) allows `h` under `rule`. */
+static inline void
+tu_allow_is(const haven_header *h, const char *rule)
+{
+	haven_policy_decision d;
+
+	if (haven_marac_check_header(NULL, h, tu_now, &d) != HAVEN_OK ||
+	    !d.allow || strcmp(d.rule, rule) != 0) {
+		fail_msg("%srefused or wrong rule: %s %s", tu_where, d.rule,
+		    d.reason);
+	}
+}
+
+/* ... refuses `h` under `rule` with a reason starting with `reason`. */
+static inline void
+tu_deny_is(const haven_header *h, const char *rule, const char *reason)
+{
+	haven_policy_decision d;
+
+	if (haven_marac_check_header(NULL, h, tu_now, &d) != HAVEN_EPOLICY ||
+	    d.allow || strcmp(d.rule, rule) != 0 ||
+	    strncmp(d.reason, reason, strlen(reason)) != 0) {
+		fail_msg("%sgot %d %s '%s'; want %s '%s'", tu_where, d.allow,
+		    d.rule, d.reason, rule, reason);
+	}
 }
 
 #endif /* HAVEN_TESTS_UNIT_MARAC_TU_H */

@@ -27,6 +27,8 @@
 #include "loop.h"
 #include "util.h"
 
+#include "cal_tu.h"
+
 #define SCHOOL "school.urn.110123"
 #define DEPUTY "school.urn.110123.deputy"
 #define SCHOOL_B "school.urn.110456"
@@ -70,15 +72,6 @@ struct fx {
 	haven_keys *k[A_COUNT];
 	uint64_t seq;
 };
-
-static int64_t
-t(const char *rfc3339)
-{
-	int64_t ms = 0;
-
-	assert_int_equal(haven_time_parse(rfc3339, &ms), HAVEN_OK);
-	return (ms);
-}
 
 static json_t *
 agency_json(struct fx *f, size_t i)
@@ -260,7 +253,7 @@ notify(struct fx *f, const char *occurred, const char *deadline,
     int64_t at, uint8_t id[HAVEN_MSGID_BYTES])
 {
 	spec s = { A_POLICE, HAVEN_MSG_OE_NOTIFICATION, { SCHOOL }, 1,
-		"oe.setting", at, t(occurred), t(deadline), NULL, NULL, NULL };
+		"oe.setting", at, T(occurred), T(deadline), NULL, NULL, NULL };
 	haven_reject rj;
 
 	if (submit(f, &s, id, &rj) != HAVEN_ADMIT_ACCEPTED) {
@@ -416,7 +409,7 @@ static void
 test_admission(void **state)
 {
 	struct fx *f = *state;
-	int64_t fri = t("2026-11-27T22:40:00Z"), mon = t("2026-11-30T08:30:00Z");
+	int64_t fri = T("2026-11-27T22:40:00Z"), mon = T("2026-11-30T08:30:00Z");
 	spec s = { A_POLICE, HAVEN_MSG_OE_NOTIFICATION, { SCHOOL }, 1,
 		"oe.setting", fri + 60000, fri, mon, NULL, NULL, NULL };
 	uint8_t id[HAVEN_MSGID_BYTES];
@@ -434,9 +427,9 @@ test_admission(void **state)
 	s.occurred_ms = s.created_ms + 3600000; /* in the future */
 	expect_refused(f, &s, "R5-deadline");
 	/* the last day of the summer term, 21:00 BST: first day of autumn */
-	s.occurred_ms = t("2026-07-22T20:00:00Z");
+	s.occurred_ms = T("2026-07-22T20:00:00Z");
 	s.created_ms = s.occurred_ms + 60000;
-	s.deadline_ms = t("2026-09-03T07:30:00Z");
+	s.deadline_ms = T("2026-09-03T07:30:00Z");
 	assert_int_equal(submit(f, &s, id, NULL), HAVEN_ADMIT_ACCEPTED);
 	s.deadline_ms += 1;
 	expect_refused(f, &s, "R5-deadline");
@@ -449,7 +442,7 @@ test_admission(void **state)
 	s.tag_key = "holiday";
 	s.tag_val = "yes";
 	assert_int_equal(submit(f, &s, id, NULL), HAVEN_ADMIT_ACCEPTED);
-	s.occurred_ms = t("2026-07-25T10:00:00Z");
+	s.occurred_ms = T("2026-07-25T10:00:00Z");
 	s.created_ms = s.occurred_ms + 60000;
 	assert_int_equal(submit(f, &s, id, NULL), HAVEN_ADMIT_ACCEPTED);
 	/* ... but not over a weekend in term time */
@@ -459,9 +452,9 @@ test_admission(void **state)
 	expect_refused(f, &s, "R3-holiday-duty");
 	/* and no LA but the duty one, even in a holiday */
 	s.rcpt[1] = "la.cambs";
-	s.occurred_ms = t("2026-07-25T10:00:00Z");
+	s.occurred_ms = T("2026-07-25T10:00:00Z");
 	s.created_ms = s.occurred_ms + 60000;
-	s.deadline_ms = t("2026-09-03T07:30:00Z");
+	s.deadline_ms = T("2026-09-03T07:30:00Z");
 	expect_refused(f, &s, "R3-holiday-duty");
 }
 
@@ -469,7 +462,7 @@ static void
 test_forged_escalation(void **state)
 {
 	struct fx *f = *state;
-	int64_t now = t("2026-11-30T09:00:00Z");
+	int64_t now = T("2026-11-30T09:00:00Z");
 	spec s = { A_POLICE, HAVEN_MSG_OE_ESCALATION, { SPOC }, 1,
 		"oe.escalation", now, 0, 0, NULL, "escalation",
 		HAVEN_OE_REASON_DEADLINE };
@@ -489,7 +482,7 @@ static void
 test_deadline_missed_then_read(void **state)
 {
 	struct fx *f = *state;
-	int64_t mon = t("2026-11-30T08:30:00Z");
+	int64_t mon = T("2026-11-30T08:30:00Z");
 	uint8_t id[HAVEN_MSGID_BYTES];
 	haven_oe_escalation e;
 	haven_audit_entry a;
@@ -497,7 +490,7 @@ test_deadline_missed_then_read(void **state)
 	ids v;
 
 	notify(f, "2026-11-27T22:40:00Z", "2026-11-30T08:30:00Z",
-	    t("2026-11-27T22:45:00Z"), id);
+	    T("2026-11-27T22:45:00Z"), id);
 	seen(f, SCHOOL, mon - 3600000); /* connected, but nobody read it */
 	assert_false(monitor(f, mon - 1, 1000));
 	assert_true(monitor(f, mon + 60000, 1000));
@@ -527,7 +520,7 @@ test_deadline_missed_then_read(void **state)
 	/* nothing more is due */
 	assert_false(monitor(f, mon + 120000, 1000));
 	/* read at 09:00 by the DSL: closed, the SPOC told */
-	receipt(f, A_SCHOOL, id, "DSL", t("2026-11-30T09:00:00Z"),
+	receipt(f, A_SCHOOL, id, "DSL", T("2026-11-30T09:00:00Z"),
 	    HAVEN_ADMIT_ACCEPTED);
 	assert_int_equal(audit_count(f, HAVEN_AUDIT_READ, "role=DSL", NULL),
 	    1);
@@ -545,7 +538,7 @@ test_deadline_missed_then_read(void **state)
 	queued(f, DEPUTY, &v);
 	assert_int_equal(v.n, 1);
 	/* a second receipt changes nothing */
-	receipt(f, A_SCHOOL, id, "DDSL", t("2026-11-30T09:10:00Z"),
+	receipt(f, A_SCHOOL, id, "DDSL", T("2026-11-30T09:10:00Z"),
 	    HAVEN_ADMIT_ACCEPTED);
 	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE_CLOSED, NULL,
 	    NULL), 1);
@@ -555,13 +548,13 @@ static void
 test_read_in_time(void **state)
 {
 	struct fx *f = *state;
-	int64_t mon = t("2026-11-30T08:30:00Z");
+	int64_t mon = T("2026-11-30T08:30:00Z");
 	uint8_t id[HAVEN_MSGID_BYTES];
 	ids v;
 
 	notify(f, "2026-11-27T22:40:00Z", "2026-11-30T08:30:00Z",
-	    t("2026-11-27T22:45:00Z"), id);
-	receipt(f, A_SCHOOL, id, "DSL", t("2026-11-30T08:10:00Z"),
+	    T("2026-11-27T22:45:00Z"), id);
+	receipt(f, A_SCHOOL, id, "DSL", T("2026-11-30T08:10:00Z"),
 	    HAVEN_ADMIT_ACCEPTED);
 	assert_false(monitor(f, mon + DAY_MS, 1000));
 	queued(f, SPOC, &v);
@@ -576,37 +569,42 @@ test_receipt_refusals(void **state)
 	uint8_t id[HAVEN_MSGID_BYTES];
 
 	notify(f, "2026-11-27T22:40:00Z", "2026-11-30T08:30:00Z",
-	    t("2026-11-27T22:45:00Z"), id);
+	    T("2026-11-27T22:45:00Z"), id);
 	/* an unknown role */
-	receipt(f, A_SCHOOL, id, "HEAD", t("2026-11-30T08:10:00Z"),
+	receipt(f, A_SCHOOL, id, "HEAD", T("2026-11-30T08:10:00Z"),
 	    HAVEN_ADMIT_REJECTED);
 	/* another school */
-	receipt(f, A_SCHOOL_B, id, "DSL", t("2026-11-30T08:10:00Z"),
+	receipt(f, A_SCHOOL_B, id, "DSL", T("2026-11-30T08:10:00Z"),
 	    HAVEN_ADMIT_REJECTED);
 	assert_int_equal(audit_count(f, HAVEN_AUDIT_READ, NULL, NULL), 0);
 	assert_int_equal(audit_count(f, HAVEN_AUDIT_REJECT, "rule=receipt",
 	    NULL), 2);
 }
 
+/* A notification to school B, accepted at `at`, B last seen a week ago. */
+static void
+notify_offline_b(struct fx *f, int64_t at, uint8_t id[HAVEN_MSGID_BYTES])
+{
+	spec s = { A_POLICE, HAVEN_MSG_OE_NOTIFICATION, { SCHOOL_B }, 1,
+		"oe.setting", at, at - 300000, T("2026-11-30T08:30:00Z"), NULL,
+		NULL, NULL };
+
+	seen(f, SCHOOL_B, at - 7 * DAY_MS);
+	assert_int_equal(submit(f, &s, id, NULL), HAVEN_ADMIT_ACCEPTED);
+}
+
 static void
 test_offline(void **state)
 {
 	struct fx *f = *state;
-	int64_t at = t("2026-11-27T22:45:00Z");
+	int64_t at = T("2026-11-27T22:45:00Z");
 	uint8_t id[HAVEN_MSGID_BYTES];
 	haven_oe_escalation e;
 	haven_header h;
 	ids v;
 
 	/* school B (no deputy: la-education) was last seen a week ago */
-	seen(f, SCHOOL_B, at - 7 * DAY_MS);
-	{
-		spec s = { A_POLICE, HAVEN_MSG_OE_NOTIFICATION, { SCHOOL_B },
-			1, "oe.setting", at, at - 300000,
-			t("2026-11-30T08:30:00Z"), NULL, NULL, NULL };
-		assert_int_equal(submit(f, &s, id, NULL),
-		    HAVEN_ADMIT_ACCEPTED);
-	}
+	notify_offline_b(f, at, id);
 	/* offline measured from acceptance: not yet after 23 h */
 	assert_false(monitor(f, at + 23 * 3600000LL, 1000));
 	/* at most one look a second */
@@ -620,7 +618,7 @@ test_offline(void **state)
 	    "school-offline", NULL), 1);
 	assert_false(monitor(f, at + DAY_MS + 120000, 3000));
 	/* the deadline escalation still comes at the deadline */
-	assert_true(monitor(f, t("2026-11-30T08:31:00Z"), 4000));
+	assert_true(monitor(f, T("2026-11-30T08:31:00Z"), 4000));
 	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE,
 	    "deadline-missed", NULL), 1);
 	queued(f, SPOC, &v);
@@ -631,7 +629,7 @@ static void
 test_offline_not_when_seen_or_acked(void **state)
 {
 	struct fx *f = *state;
-	int64_t at = t("2026-11-27T22:45:00Z");
+	int64_t at = T("2026-11-27T22:45:00Z");
 	uint8_t id[HAVEN_MSGID_BYTES];
 	MDB_txn *txn = NULL;
 
@@ -647,6 +645,106 @@ test_offline_not_when_seen_or_acked(void **state)
 	assert_int_equal(haven__store_commit(&txn), HAVEN_OK);
 	assert_false(monitor(f, at + 2 * DAY_MS, 3000));
 	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE, NULL, NULL), 0);
+}
+
+/* With nothing due the look is one peek: after one walk has found when
+ * the next offline escalation can come, later looks do not walk (the
+ * walk's time, offline_mono, stays put) until then. */
+static void
+test_idle_look_does_not_walk(void **state)
+{
+	struct fx *f = *state;
+	int64_t at = T("2026-11-27T22:45:00Z");
+	int64_t bound = at + DAY_MS + 1; /* policy: 24 h from acceptance */
+	uint8_t id[HAVEN_MSGID_BYTES];
+
+	/* nothing pending: a walk finds nothing, ever */
+	assert_false(monitor(f, at - 60000, 1000));
+	assert_int_equal(f->b.dl.offline_mono, 1000);
+	assert_true(f->b.dl.offline_next_ms == INT64_MAX);
+	/* a recorded notification lowers the bound to its own */
+	notify_offline_b(f, at, id);
+	assert_int_equal(f->b.dl.offline_next_ms, bound);
+	for (int64_t mono = 2000; mono <= 10000; mono += 1000) {
+		assert_false(monitor(f, at + 3600000, mono));
+	}
+	assert_int_equal(f->b.dl.offline_mono, 1000); /* no walk */
+	assert_false(monitor(f, bound - 1, 11000));
+	assert_int_equal(f->b.dl.offline_mono, 1000);
+	/* at the bound it walks, and escalates */
+	assert_true(monitor(f, bound, 12000));
+	assert_int_equal(f->b.dl.offline_mono, 12000);
+	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE,
+	    "school-offline", NULL), 1);
+	/* a failed pass voids the bound: the next look walks again */
+	assert_false(monitor(f, bound + 1, 13000));
+	haven__deadline_hold(&f->b, 13000);
+	assert_int_equal(f->b.dl.offline_next_ms, 0);
+	assert_false(monitor(f, bound + 2, 14000));
+	assert_int_equal(f->b.dl.offline_mono, 14000);
+}
+
+/* The monitor's state is memory only: a broker restarted from the same
+ * store escalates what was pending before it stopped. */
+static void
+test_restart_resumes(void **state)
+{
+	struct fx *f = *state;
+	int64_t at = T("2026-11-27T22:45:00Z"), mon = T("2026-11-30T08:30:00Z");
+	uint8_t id_a[HAVEN_MSGID_BYTES], id_b[HAVEN_MSGID_BYTES];
+	char err[256];
+	ids v;
+
+	notify(f, "2026-11-27T22:40:00Z", "2026-11-30T08:30:00Z", at, id_a);
+	notify_offline_b(f, at, id_b);
+	seen(f, SCHOOL, at + 20 * 3600000LL); /* A: not offline by Sat */
+	assert_false(monitor(f, at + 60000, 1000));
+	/* stop; start again with a fresh monitor and a fresh clock */
+	haven__store_close(&f->b.store);
+	memset(&f->b.dl, 0, sizeof(f->b.dl));
+	assert_int_equal(haven__store_open(&f->b.store, f->dir, 16u << 20, err,
+	    sizeof(err)), HAVEN_OK);
+	assert_true(monitor(f, at + DAY_MS + 60000, 50000));
+	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE,
+	    "school-offline", NULL), 1);
+	queued(f, EDS, &v);
+	assert_int_equal(v.n, 1);
+	assert_true(monitor(f, mon, 51000));
+	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE,
+	    "deadline-missed", NULL), 2);
+	queued(f, DEPUTY, &v);
+	assert_int_equal(v.n, 1);
+	assert_false(monitor(f, mon + 60000, 52000));
+}
+
+/* A corrupt due key (here: too short, sorting first) cannot block the
+ * index or keep the loop busy: the look asks for one pass, whose walk
+ * drops it; the notification behind it is still escalated on time. */
+static void
+test_corrupt_due_key_dropped(void **state)
+{
+	struct fx *f = *state;
+	int64_t at = T("2026-11-27T22:45:00Z"), mon = T("2026-11-30T08:30:00Z");
+	uint8_t id[HAVEN_MSGID_BYTES], junk[11] = { 0 };
+	MDB_val k = { sizeof(junk), junk }, d = { 0, "" };
+	MDB_txn *txn = NULL;
+	MDB_dbi due = haven__store_dbi(f->b.store, HAVEN_STORE_DEADLINE_DUE);
+
+	notify(f, "2026-11-27T22:40:00Z", "2026-11-30T08:30:00Z", at, id);
+	seen(f, SCHOOL, mon - 3600000);
+	assert_int_equal(haven__store_begin(f->b.store, false, &txn),
+	    HAVEN_OK);
+	assert_int_equal(mdb_put(txn, due, &k, &d, 0), 0);
+	assert_int_equal(haven__store_commit(&txn), HAVEN_OK);
+	assert_true(monitor(f, at + 60000, 1000));
+	assert_int_equal(haven__store_begin(f->b.store, true, &txn), HAVEN_OK);
+	assert_int_equal(mdb_get(txn, due, &k, &d), MDB_NOTFOUND);
+	haven__store_abort(&txn);
+	assert_false(monitor(f, at + 120000, 1000));
+	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE, NULL, NULL), 0);
+	assert_true(monitor(f, mon, 2000));
+	assert_int_equal(audit_count(f, HAVEN_AUDIT_ESCALATE,
+	    "deadline-missed", NULL), 1);
 }
 
 int
@@ -666,6 +764,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_offline_not_when_seen_or_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_look_does_not_walk,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_resumes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_due_key_dropped,
+		    setup, teardown),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -24,26 +24,11 @@
 #include <string.h>
 
 #include "haven/calendar.h"
+#include "haven/directory.h"
+
+#include "cal_tu.h"
 
 #define HOUR INT64_C(3600000)
-
-static int64_t
-T(const char *s)
-{
-	int64_t ms = 0;
-
-	assert_int_equal(haven_time_parse(s, &ms), HAVEN_OK);
-	return (ms);
-}
-
-static int64_t
-D(const char *s)
-{
-	int64_t days = 0;
-
-	assert_int_equal(haven_date_parse(s, &days), HAVEN_OK);
-	return (days);
-}
 
 /* Deadline for `after` with the default 08:30 start. */
 static int64_t
@@ -779,6 +764,83 @@ test_term_refusals(void **state)
 	assert_false(haven_calendar_in_holiday(NULL, 0));
 }
 
+static bool
+ahead(const haven_calendar *cal, const char *when)
+{
+	return (haven_calendar_holiday_ahead(cal, T(when)));
+}
+
+static void
+test_holiday_ahead(void **state)
+{
+	haven_calendar cal;
+
+	(void) state;
+	cambs(&cal);
+	/* The evening of the last day of the summer term, and a day inside
+	 * the holiday: yes. Before school on that last day: no. */
+	assert_true(ahead(&cal, "2026-07-22T21:00:00+01:00"));
+	assert_true(ahead(&cal, "2026-08-12T12:00:00+01:00"));
+	assert_false(ahead(&cal, "2026-07-22T08:29:00+01:00"));
+	/* The last day of autumn-1 after school: half-term lies ahead. */
+	assert_true(ahead(&cal, "2026-10-23T16:00:00+01:00"));
+	/* In term: a weekend, a bank holiday Monday (4 May 2026), an INSET
+	 * day (5 January 2026) are not holidays. */
+	assert_false(ahead(&cal, "2026-11-20T22:40:00Z"));
+	assert_false(ahead(&cal, "2026-05-01T20:00:00+01:00"));
+	assert_false(ahead(&cal, "2026-01-05T10:00:00Z"));
+	/* Beyond the listed terms, without terms, without a calendar, with
+	 * an invalid one: no. */
+	assert_false(ahead(&cal, "2028-08-01T12:00:00+01:00"));
+	cal.n_terms = 0;
+	assert_false(ahead(&cal, "2026-08-12T12:00:00+01:00"));
+	cal.terms = NULL;
+	cal.n_terms = 2;
+	assert_false(ahead(&cal, "2026-08-12T12:00:00+01:00"));
+	assert_false(haven_calendar_holiday_ahead(NULL, 0));
+}
+
+static void
+test_date_add_years(void **state)
+{
+	(void) state;
+	assert_int_equal(haven_date_add_years(D("2015-03-02"), 4),
+	    D("2019-03-02"));
+	assert_int_equal(haven_date_add_years(D("2019-03-02"), -4),
+	    D("2015-03-02"));
+	/* 29 February: kept in a leap year, 1 March otherwise (2100 is not
+	 * a leap year, 2000 was). */
+	assert_int_equal(haven_date_add_years(D("2008-02-29"), 4),
+	    D("2012-02-29"));
+	assert_int_equal(haven_date_add_years(D("2008-02-29"), 18),
+	    D("2026-03-01"));
+	assert_int_equal(haven_date_add_years(D("2096-02-29"), 4),
+	    D("2100-03-01"));
+	assert_int_equal(haven_date_add_years(D("1996-02-29"), 4),
+	    D("2000-02-29"));
+	assert_int_equal(haven_date_add_years(D("2024-02-28"), 1),
+	    D("2025-02-28"));
+}
+
+static void
+test_area_of(void **state)
+{
+	haven_agency a;
+
+	(void) state;
+	memset(&a, 0, sizeof(a));
+	assert_null(haven_calendar_area_of(NULL));
+	assert_null(haven_calendar_area_of(&a));
+	a.n_attrs = 1;
+	(void) snprintf(a.attrs[0].key, HAVEN_CODE_MAX, "local_authority");
+	(void) snprintf(a.attrs[0].value, HAVEN_TAGVAL_MAX, "la.cambs");
+	assert_string_equal(haven_calendar_area_of(&a), "la.cambs");
+	a.n_attrs = 2;
+	(void) snprintf(a.attrs[1].key, HAVEN_CODE_MAX, "calendar");
+	(void) snprintf(a.attrs[1].value, HAVEN_TAGVAL_MAX, "trust.north");
+	assert_string_equal(haven_calendar_area_of(&a), "trust.north");
+}
+
 /* The rules read the slow way: a linear scan of every list. */
 static bool
 slow_school_day(int64_t day)
@@ -819,6 +881,7 @@ test_term_sweep(void **state)
 	cambs(&cal);
 	for (int64_t t = t0; t < t1; t += 5 * HOUR + 7 * 60000) {
 		int64_t s, day;
+		bool hol = false;
 
 		assert_int_equal(haven_calendar_next_school_day(&cal, t, &s),
 		    HAVEN_OK);
@@ -836,7 +899,9 @@ test_term_sweep(void **state)
 				fail_msg("skipped school day %lld",
 				    (long long) d);
 			}
+			hol = hol || haven_calendar_in_holiday(&cal, d);
 		}
+		assert_int_equal(haven_calendar_holiday_ahead(&cal, t), hol);
 	}
 }
 
@@ -868,6 +933,9 @@ main(void)
 		cmocka_unit_test(test_term_start_of_day),
 		cmocka_unit_test(test_term_beyond_listed),
 		cmocka_unit_test(test_term_refusals),
+		cmocka_unit_test(test_holiday_ahead),
+		cmocka_unit_test(test_area_of),
+		cmocka_unit_test(test_date_add_years),
 		cmocka_unit_test(test_term_sweep),
 	};
 

@@ -40,146 +40,7 @@
 #include "haven/pseudonym.h"
 #include "util.h"
 
-#define MAX_ARGS 40
-#define RUN_TIMEOUT_MS 20000
-
-static char g_ctl[PATH_MAX];
-
-typedef struct fx {
-	char dir[64];
-	char *out; /* stdout of the last run */
-	char *err; /* stderr of the last run */
-} fx;
-
-/* ------------------------------------------------------------ helpers */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
-static int
-setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	(void) snprintf(f->dir, sizeof(f->dir), "/tmp/havenctl-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	*state = f;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-
-	(void) nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f->out);
-	free(f->err);
-	free(f);
-	return (0);
-}
-
-/* Path inside the fixture's directory (rotating static buffers). */
-static const char *
-P(const fx *f, const char *rel)
-{
-	static char bufs[16][PATH_MAX];
-	static unsigned slot;
-	char *b = bufs[slot++ % 16];
-
-	(void) snprintf(b, PATH_MAX, "%s/%s", f->dir, rel);
-	return (b);
-}
-
-static char *
-slurp(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-
-	if (haven__read_file(path, 4u << 20, &buf, &len) != HAVEN_OK) {
-		return (NULL);
-	}
-	return ((char *) buf);
-}
-
-static int
-wait_child(pid_t pid)
-{
-	struct timespec ts = {0, 5 * 1000 * 1000};
-	int status = 0;
-
-	for (int waited = 0; waited < RUN_TIMEOUT_MS; waited += 5) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid) {
-			return (WIFEXITED(status) ? WEXITSTATUS(status) :
-			    128 + WTERMSIG(status));
-		}
-		(void) nanosleep(&ts, NULL);
-	}
-	(void) kill(pid, SIGKILL);
-	(void) waitpid(pid, &status, 0);
-	return (-1);
-}
-
-/* Run `prog` with argv (NULL-terminated, argv[0] included), capturing
- * stdout and stderr into f->out / f->err. Returns the exit code. */
-static int
-run_prog(fx *f, const char *prog, char *const *argv)
-{
-	const char *o = P(f, ".stdout"), *e = P(f, ".stderr");
-	pid_t pid;
-	int rc;
-
-	free(f->out);
-	free(f->err);
-	f->out = f->err = NULL;
-	(void) fflush(NULL);
-	if ((pid = fork()) == 0) {
-		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) {
-			_exit(126);
-		}
-		(void) setenv("HAVENCTL", g_ctl, 1);
-		execv(prog, argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	rc = wait_child(pid);
-	f->out = slurp(o);
-	f->err = slurp(e);
-	assert_non_null(f->out);
-	assert_non_null(f->err);
-	return (rc);
-}
-
-/* ctl(f, "keygen", "--agency", "x", NULL) */
-static int
-ctl(fx *f, ...)
-{
-	char *argv[MAX_ARGS];
-	size_t n = 0;
-	va_list ap;
-
-	argv[n++] = g_ctl;
-	va_start(ap, f);
-	while (n < MAX_ARGS - 1 && (argv[n] = va_arg(ap, char *)) != NULL) {
-		n++;
-	}
-	va_end(ap);
-	argv[n] = NULL;
-	return (run_prog(f, g_ctl, argv));
-}
+#include "ctl_tu.h"
 
 static json_t *
 out_json(const fx *f)
@@ -191,15 +52,6 @@ out_json(const fx *f)
 	}
 	assert_non_null(j);
 	return (j);
-}
-
-static void
-assert_contains(const char *hay, const char *needle)
-{
-	if (strstr(hay, needle) == NULL) {
-		print_error("expected \"%s\" in:\n%s\n", needle, hay);
-		fail();
-	}
 }
 
 static unsigned
@@ -702,12 +554,7 @@ build_chain(fx *f, size_t n)
 
 	assert_int_equal(haven_keys_load(&broker, P(f, "broker.key"), err,
 	    sizeof(err)), HAVEN_OK);
-	assert_int_equal(haven__mkdirs(P(f, "store")), HAVEN_OK);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 8u << 20), 0);
-	assert_int_equal(mdb_env_open(env, P(f, "store"), 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ctl_store_begin(f->store, &env, &txn);
 	assert_int_equal(haven_audit_open(&log, txn), HAVEN_OK);
 	for (size_t i = 0; i < n; i++) {
 		haven_audit_entry e;
@@ -721,41 +568,16 @@ build_chain(fx *f, size_t n)
 	}
 	assert_int_equal(haven_audit_checkpoint(log, txn, broker,
 	    1700000001000), HAVEN_OK);
-	assert_int_equal(mdb_txn_commit(txn), 0);
 	haven_audit_close(&log);
-	mdb_env_close(env);
+	ctl_store_end(env, txn);
 	haven_keys_destroy(&broker);
 }
 
-/* Re-put entry `seq` with another actor, as a disk-level attacker would. */
+/* Another actor for an entry, as a disk-level attacker would write. */
 static void
-tamper_entry(fx *f, uint64_t seq)
+other_actor(haven_audit_entry *e)
 {
-	haven_audit_entry e;
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi dbi;
-	uint8_t kb[8], *enc = NULL;
-	size_t enclen = 0;
-	MDB_val k = {sizeof(kb), kb}, v;
-
-	haven__be64_put(kb, seq);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, P(f, "store"), 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_int_equal(haven_audit_decode(&e, v.mv_data, v.mv_size),
-	    HAVEN_OK);
-	(void) snprintf(e.actor, sizeof(e.actor), "housing.cambs");
-	assert_int_equal(haven_audit_encode(&e, &enc, &enclen), HAVEN_OK);
-	v.mv_data = enc;
-	v.mv_size = enclen;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(enc);
+	(void) snprintf(e->actor, sizeof(e->actor), "housing.cambs");
 }
 
 static void
@@ -826,7 +648,7 @@ test_audit_verify_chain(void **state)
 	assert_int_equal(ctl(f, "audit", "verify", "--config",
 	    P(f, "broker.json"), NULL), 2);
 	assert_contains(f->err, "keys");
-	tamper_entry(f, 3);
+	ctl_audit_tamper(f->store, 3, other_actor);
 	assert_int_equal(ctl(f, "audit", "verify", "--data-dir", P(f, "store"),
 	    "--broker-pub", P(f, "broker.pub"), "--json", NULL), 2);
 	j = out_json(f);
@@ -966,62 +788,31 @@ test_partnership_script(void **state)
 
 /* ---------------------------------------------------------------- main */
 
-static void
-find_ctl(const char *argv0)
-{
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (strchr(argv0, '/') != NULL) {
-		(void) snprintf(self, sizeof(self), "%s", argv0);
-	} else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) >
-	    0) {
-		self[n] = '\0';
-	} else {
-		(void) snprintf(self, sizeof(self), "./x");
-	}
-	(void) snprintf(g_ctl, sizeof(g_ctl), "%s/havenctl", dirname(self));
-}
-
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_keygen_files_and_modes,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keygen_refusals, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_keygen_pseudonym, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_directory_round_trip,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_directory_add_refusals,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_directory_tampered_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_directory_revoke_and_rotate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_default_scenarios,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_query_refusals,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_policy_malformed_names_rule, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_policy_sign_and_check_signed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_verify_missing_store,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_verify_chain, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_partnership_script, setup,
-		    teardown),
+		CTL_TEST(test_keygen_files_and_modes),
+		CTL_TEST(test_keygen_refusals),
+		CTL_TEST(test_keygen_pseudonym),
+		CTL_TEST(test_directory_round_trip),
+		CTL_TEST(test_directory_add_refusals),
+		CTL_TEST(test_directory_tampered_refused),
+		CTL_TEST(test_directory_revoke_and_rotate),
+		CTL_TEST(test_policy_default_scenarios),
+		CTL_TEST(test_policy_query_refusals),
+		CTL_TEST(test_policy_malformed_names_rule),
+		CTL_TEST(test_policy_sign_and_check_signed),
+		CTL_TEST(test_audit_verify_missing_store),
+		CTL_TEST(test_audit_verify_chain),
+		CTL_TEST(test_partnership_script),
 	};
 
 	(void) argc;
 	if (sodium_init() < 0) {
 		return (1);
 	}
-	find_ctl(argv[0]);
+	ctl_find(argv[0]);
 	if (access(g_ctl, X_OK) != 0) {
 		(void) fprintf(stderr, "test_havenctl: %s not found (build the "
 		    "havenctl target)\n", g_ctl);

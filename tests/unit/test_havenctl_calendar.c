@@ -38,167 +38,11 @@
 #include "haven/keys.h"
 #include "util.h"
 
-#define MAX_ARGS 24
-#define RUN_TIMEOUT_MS 20000
+#include "cal_tu.h"
+#include "ctl_tu.h"
+
 #define BANK HAVEN_SOURCE_DIR "/deploy/calendars/bank-holidays-england-wales.json"
 #define CAMBS HAVEN_SOURCE_DIR "/deploy/calendars/la.cambs.json"
-
-static char g_ctl[PATH_MAX];
-
-typedef struct fx {
-	char dir[64];
-	char *out;
-	char *err;
-} fx;
-
-/* ------------------------------------------------------------ helpers */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
-static int
-setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	(void) snprintf(f->dir, sizeof(f->dir), "/tmp/havenctl-cal-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	*state = f;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-
-	(void) nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f->out);
-	free(f->err);
-	free(f);
-	return (0);
-}
-
-static const char *
-P(const fx *f, const char *rel)
-{
-	static char bufs[16][PATH_MAX];
-	static unsigned slot;
-	char *b = bufs[slot++ % 16];
-
-	(void) snprintf(b, PATH_MAX, "%s/%s", f->dir, rel);
-	return (b);
-}
-
-static char *
-slurp(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-
-	if (haven__read_file(path, 4u << 20, &buf, &len) != HAVEN_OK) {
-		return (NULL);
-	}
-	return ((char *) buf);
-}
-
-static void
-put(const fx *f, const char *rel, const char *text)
-{
-	assert_int_equal(haven__write_file(P(f, rel), text, strlen(text), 0644,
-	    false), HAVEN_OK);
-}
-
-static int
-wait_child(pid_t pid)
-{
-	struct timespec ts = {0, 5 * 1000 * 1000};
-	int status = 0;
-
-	for (int waited = 0; waited < RUN_TIMEOUT_MS; waited += 5) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			return (WIFEXITED(status) ? WEXITSTATUS(status) :
-			    128 + WTERMSIG(status));
-		}
-		(void) nanosleep(&ts, NULL);
-	}
-	(void) kill(pid, SIGKILL);
-	(void) waitpid(pid, &status, 0);
-	return (-1);
-}
-
-static int
-run_prog(fx *f, const char *prog, char *const *argv)
-{
-	const char *o = P(f, ".stdout"), *e = P(f, ".stderr");
-	pid_t pid;
-	int rc;
-
-	free(f->out);
-	free(f->err);
-	f->out = f->err = NULL;
-	(void) fflush(NULL);
-	if ((pid = fork()) == 0) {
-		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) {
-			_exit(126);
-		}
-		(void) setenv("HAVENCTL", g_ctl, 1);
-		execv(prog, argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	rc = wait_child(pid);
-	f->out = slurp(o);
-	f->err = slurp(e);
-	assert_non_null(f->out);
-	assert_non_null(f->err);
-	return (rc);
-}
-
-static int
-ctl(fx *f, ...)
-{
-	char *argv[MAX_ARGS];
-	size_t n = 0;
-	va_list ap;
-
-	argv[n++] = g_ctl;
-	va_start(ap, f);
-	while (n < MAX_ARGS - 1 && (argv[n] = va_arg(ap, char *)) != NULL) {
-		n++;
-	}
-	va_end(ap);
-	argv[n] = NULL;
-	return (run_prog(f, g_ctl, argv));
-}
-
-static void
-assert_contains(const char *hay, const char *needle)
-{
-	if (strstr(hay, needle) == NULL) {
-		print_error("expected \"%s\" in:\n%s\n", needle, hay);
-		fail();
-	}
-}
-
-static int64_t
-T(const char *s)
-{
-	int64_t ms = 0;
-
-	assert_int_equal(haven_time_parse(s, &ms), HAVEN_OK);
-	return (ms);
-}
 
 /* admin key; a directory with police.cambs and a school in la.cambs. */
 static void
@@ -532,43 +376,22 @@ test_partnership_calendars(void **state)
 
 /* ---------------------------------------------------------------- main */
 
-static void
-find_ctl(const char *argv0)
-{
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (strchr(argv0, '/') != NULL) {
-		(void) snprintf(self, sizeof(self), "%s", argv0);
-	} else if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) >
-	    0) {
-		self[n] = '\0';
-	} else {
-		(void) snprintf(self, sizeof(self), "./x");
-	}
-	(void) snprintf(g_ctl, sizeof(g_ctl), "%s/havenctl", dirname(self));
-}
-
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_import_and_sign, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_replace_and_remove, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_area_in_use, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_partnership_calendars,
-		    setup, teardown),
+		CTL_TEST(test_import_and_sign),
+		CTL_TEST(test_replace_and_remove),
+		CTL_TEST(test_refusals),
+		CTL_TEST(test_area_in_use),
+		CTL_TEST(test_partnership_calendars),
 	};
 
 	(void) argc;
 	if (sodium_init() < 0) {
 		return (1);
 	}
-	find_ctl(argv[0]);
+	ctl_find(argv[0]);
 	if (access(g_ctl, X_OK) != 0) {
 		(void) fprintf(stderr, "test_havenctl_calendar: %s not found "
 		    "(build the havenctl target)\n", g_ctl);

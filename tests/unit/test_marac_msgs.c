@@ -49,109 +49,49 @@ test_caselist(void **state)
 	haven_marac_msg_free(&r.m);
 }
 
-static void
-e_to_school(json_t *j)
-{
-	json_array_append_new(json_object_get(j, "to"),
-	    json_string("school.urn.110123"));
-}
+#define CL "caselist.json"
 
-static void
-e_no_m6_recorded(json_t *j)
-{
-	json_object_del(j, "m6_recorded");
-}
-
-static void
-e_no_consent(json_t *j)
-{
-	json_object_del(j, "consent");
-}
-
-static void
-e_consent_true(json_t *j)
-{
-	json_object_set_new(j, "consent", json_true());
-	json_object_del(j, "m6_recorded");
-}
-
-static void
-e_summary(json_t *j)
-{
-	json_object_set_new(j, "summary", json_string("narrative"));
-}
+static const struct tu_case caselist_refusals[] = {
+	{ "bad-caselist-with-dash.json", MCO, NULL, { { NULL } },
+	  HAVEN_EVALIDATE, "dash", "M7: a case list carries no DASH detail "
+	  "and no narrative", NULL, 0, NULL },
+	{ CL, MCO, NULL, { { "summary", "\"Dana was hurt\"" } },
+	  HAVEN_EVALIDATE, "summary", "M7:", NULL, 0, "Dana" },
+	{ CL, MCO, NULL, { { "to[]", "\"school.urn.110123\"" } },
+	  HAVEN_EVALIDATE, "to[5]", "R14: the agency has not signed the "
+	  "information-sharing agreement", NULL, 0, NULL },
+	{ CL, MCO, NULL, { { "m6_recorded", NULL } }, HAVEN_EVALIDATE,
+	  "m6_recorded", "R9-R11: sharing without consent needs an M6 "
+	  "record", NULL, 0, NULL },
+	{ CL, MCO, NULL, { { "consent", NULL } }, HAVEN_EINVAL, "consent",
+	  "missing", NULL, 0, NULL },
+	{ CL, MCO, NULL, { { "consent", "true" }, { "m6_recorded", NULL } },
+	  HAVEN_OK, NULL, NULL, "consent=yes m6=no", 1, NULL },
+};
 
 static void
 test_caselist_refusals(void **state)
 {
-	const uint32_t t = HAVEN_MSG_MARAC_CASE_LIST;
-	struct tu_res r;
-
 	(void) state;
-	tu_build(&r, t, "bad-caselist-with-dash.json", MCO, NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "dash", "M7: a case list carries no "
-	    "DASH detail and no narrative");
-	tu_build(&r, t, "caselist.json", MCO, e_summary);
-	tu_expect(&r, HAVEN_EVALIDATE, "summary", "M7:");
-	tu_build(&r, t, "caselist.json", MCO, e_to_school);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[5]", "R14: the agency has not "
-	    "signed the information-sharing agreement");
-	tu_build(&r, t, "caselist.json", MCO, e_no_m6_recorded);
-	tu_expect(&r, HAVEN_EVALIDATE, "m6_recorded", "R9-R11: sharing "
-	    "without consent needs an M6 record");
-	tu_build(&r, t, "caselist.json", MCO, e_no_consent);
-	tu_expect(&r, HAVEN_EINVAL, "consent", "missing");
-	tu_build(&r, t, "caselist.json", MCO, e_consent_true);
-	tu_ok(&r);
-	tu_tag_is(r.m, "consent", "yes");
-	tu_tag_is(r.m, "m6", "no");
-	haven_marac_msg_free(&r.m);
+	TU_RUN(HAVEN_MSG_MARAC_CASE_LIST, caselist_refusals);
 }
 
 /* ------------------------------------------------- M8 research return */
 
-static void
-e_reply(json_t *j)
-{
-	json_object_set_new(j, "in_reply_to",
-	    json_string("00112233445566778899aabbccddeeff"));
-}
-
-static void
-e_reply_bad(json_t *j)
-{
-	json_object_set_new(j, "in_reply_to", json_string("0011"));
-}
-
-static void
-e_to_chair(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s,s,s]", MCO, "police.chair",
-	    "dapp.north"));
-}
-
-static void
-e_agency_other(json_t *j)
-{
-	json_object_set_new(j, "agency", json_string("police.cambs"));
-}
-
-static void
-e_housing_return(json_t *j)
-{
-	json_object_del(j, "agency");
-	json_object_set_new(j, "caldicott_attested", json_false());
-}
+#define RH "research-health.json"
 
 static void
 test_research(void **state)
 {
-	const uint32_t t = HAVEN_MSG_MARAC_RESEARCH_RETURN;
 	struct tu_res r;
 	json_t *j;
 
 	(void) state;
-	tu_build(&r, t, "research-health.json", "gp.riverside", e_reply);
+	j = tu_fixture(RH);
+	tu_set(j, "in_reply_to", "\"00112233445566778899aabbccddeeff\"");
+	tu_build_json(&r, HAVEN_MSG_MARAC_RESEARCH_RETURN, j, "gp.riverside",
+	    NULL);
+	json_decref(j);
 	tu_ok(&r);
 	tu_tag_is(r.m, "caldicott", "yes");
 	tu_tag_is(r.m, "consent", "no");
@@ -165,25 +105,33 @@ test_research(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "withheld")), 1);
 	json_decref(j);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "research-health.json", "gp.riverside", e_to_chair);
-	tu_ok(&r);
-	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "research-health.json", "housing.cambs",
-	    e_housing_return);
-	tu_ok(&r);
-	tu_tag_is(r.m, "caldicott", "no");
-	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "bad-research-to-police.json", "gp.riverside", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[1]", "R15: a research return goes "
-	    "to the MARAC coordinator or chair only");
-	tu_build(&r, t, "bad-research-health-no-caldicott.json",
-	    "gp.riverside", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "caldicott_attested", "R15: a health "
-	    "research return needs the Caldicott attestation");
-	tu_build(&r, t, "research-health.json", "gp.riverside", e_agency_other);
-	tu_expect(&r, HAVEN_EINVAL, "agency", "must be the sending agency");
-	tu_build(&r, t, "research-health.json", "gp.riverside", e_reply_bad);
-	tu_expect(&r, HAVEN_EINVAL, "in_reply_to", "must be 32 hex digits");
+}
+
+static const struct tu_case research[] = {
+	{ RH, "gp.riverside", NULL, { { "to", "[\"" MCO "\", "
+	  "\"police.chair\", \"dapp.north\"]" } }, HAVEN_OK, NULL, NULL,
+	  NULL, 0, NULL },
+	{ RH, "housing.cambs", NULL, { { "agency", NULL },
+	  { "caldicott_attested", "false" } }, HAVEN_OK, NULL, NULL,
+	  "caldicott=no", 0, NULL },
+	{ "bad-research-to-police.json", "gp.riverside", NULL, { { NULL } },
+	  HAVEN_EVALIDATE, "to[1]", "R15: a research return goes to the "
+	  "MARAC coordinator or chair only", NULL, 0, NULL },
+	{ "bad-research-health-no-caldicott.json", "gp.riverside", NULL,
+	  { { NULL } }, HAVEN_EVALIDATE, "caldicott_attested", "R15: a health "
+	  "research return needs the Caldicott attestation", NULL, 0, NULL },
+	{ RH, "gp.riverside", NULL, { { "agency", "\"police.cambs\"" } },
+	  HAVEN_EINVAL, "agency", "must be the sending agency", NULL, 0, NULL },
+	{ RH, "gp.riverside", NULL, { { "in_reply_to", "\"0011\"" } },
+	  HAVEN_EINVAL, "in_reply_to", "must be 32 hex digits", NULL, 0,
+	  NULL },
+};
+
+static void
+test_research_table(void **state)
+{
+	(void) state;
+	TU_RUN(HAVEN_MSG_MARAC_RESEARCH_RETURN, research);
 }
 
 /* ---------------------------------------------------- M9 action plan */
@@ -218,7 +166,7 @@ test_plan(void **state)
 	tu_build(&r, HAVEN_MSG_MARAC_ACTION_PLAN, "action-plan.json", MCO,
 	    NULL);
 	tu_ok(&r);
-	assert_int_equal(r.m->n_views, 6); /* one per owning agency */
+	assert_int_equal(r.m->n_views, 7); /* each owner; the MCO's full */
 	for (size_t i = 0; i < r.m->n_views; i++) {
 		assert_int_equal(r.m->views[i].n_recipients, 1);
 	}
@@ -246,72 +194,42 @@ test_plan(void **state)
 	haven_marac_msg_free(&r.m);
 }
 
-static void
-e_attendee(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s]", "refuge.cambs"));
-}
+#define AP "action-plan.json"
 
-static void
-e_dup_id(json_t *j)
-{
-	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1),
-	    "id", json_string("A1"));
-}
-
-static void
-e_due_before(json_t *j)
-{
-	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1),
-	    "due", json_string("2026-11-24"));
-}
-
-static void
-e_owner_unknown(json_t *j)
-{
-	json_object_set_new(json_array_get(json_object_get(j, "actions"), 2),
-	    "owner", json_string("gp.nowhere"));
-}
-
-static void
-e_no_actions(json_t *j)
-{
-	json_object_set_new(j, "actions", json_array());
-}
-
-static void
-e_bad_category(json_t *j)
-{
-	json_object_set_new(json_array_get(json_object_get(j, "actions"), 1),
-	    "category", json_string("fire"));
-}
+static const struct tu_case plan_refusals[] = {
+	{ "bad-plan-edu-non-education.json", MCO, NULL, { { NULL } },
+	  HAVEN_EVALIDATE, "actions[0].category", "R8: a school gets "
+	  "education actions only", NULL, 0, NULL },
+	{ AP, MCO, NULL, { { "actions[1].id", "\"A1\"" } }, HAVEN_EINVAL,
+	  "actions[1].id", "duplicate id", NULL, 0, NULL },
+	{ AP, MCO, NULL, { { "actions[1].due", "\"2026-11-24\"" } },
+	  HAVEN_EINVAL, "actions[1].due", "before the meeting", NULL, 0,
+	  NULL },
+	{ AP, MCO, NULL, { { "actions[2].owner", "\"gp.nowhere\"" } },
+	  HAVEN_EINVAL, "actions[2].owner", "not an active", NULL, 0, NULL },
+	{ AP, MCO, NULL, { { "actions", "[]" } }, HAVEN_EINVAL, "actions",
+	  "needs at least one action", NULL, 0, NULL },
+	{ AP, MCO, NULL, { { "actions[1].category", "\"fire\"" } },
+	  HAVEN_EINVAL, "actions[1].category", "must be one of", NULL, 0,
+	  NULL },
+};
 
 static void
 test_plan_refusals(void **state)
 {
-	const uint32_t t = HAVEN_MSG_MARAC_ACTION_PLAN;
 	struct tu_res r;
+	json_t *j = tu_fixture(AP);
 
 	(void) state;
-	tu_build(&r, t, "bad-plan-edu-non-education.json", MCO, NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "actions[0].category",
-	    "R8: a school gets education actions only");
-	tu_build(&r, t, "action-plan.json", MCO, e_attendee);
+	TU_RUN(HAVEN_MSG_MARAC_ACTION_PLAN, plan_refusals);
+	tu_set(j, "to", "[\"refuge.cambs\"]"); /* an attendee gets a view */
+	tu_build_json(&r, HAVEN_MSG_MARAC_ACTION_PLAN, j, MCO, NULL);
+	json_decref(j);
 	tu_ok(&r);
-	assert_int_equal(r.m->n_views, 7);
+	assert_int_equal(r.m->n_views, 8);
 	assert_string_equal(r.m->views[6].recipients[0], "refuge.cambs");
 	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "action-plan.json", MCO, e_dup_id);
-	tu_expect(&r, HAVEN_EINVAL, "actions[1].id", "duplicate id");
-	tu_build(&r, t, "action-plan.json", MCO, e_due_before);
-	tu_expect(&r, HAVEN_EINVAL, "actions[1].due", "before the meeting");
-	tu_build(&r, t, "action-plan.json", MCO, e_owner_unknown);
-	tu_expect(&r, HAVEN_EINVAL, "actions[2].owner", "not an active");
-	tu_build(&r, t, "action-plan.json", MCO, e_no_actions);
-	tu_expect(&r, HAVEN_EINVAL, "actions", "needs at least one action");
-	tu_build(&r, t, "action-plan.json", MCO, e_bad_category);
-	tu_expect(&r, HAVEN_EINVAL, "actions[1].category", "must be one of");
 }
 
 /* A forged school view: the decoder refuses it whatever the sender did. */
@@ -359,70 +277,55 @@ test_plan_edu_forged(void **state)
 
 /* ------------------------------------ M10 update, M11 repeat, consent */
 
-static void
-e_to_dapp(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s]", "dapp.north"));
-	json_object_del(j, "consent");
-	json_object_del(j, "m6_recorded");
-}
+#define AU "action-update.json"
 
-static void
-e_to_both(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s,s]", MCO, "dapp.north"));
-}
+static const struct tu_case update[] = {
+	{ AU, "housing.cambs", NULL, { { NULL } }, HAVEN_OK, NULL, NULL, NULL,
+	  1, NULL },
+	{ AU, "probation.cambs", NULL, { { "to", "[\"dapp.north\"]" },
+	  { "consent", NULL }, { "m6_recorded", NULL } }, HAVEN_OK, NULL, NULL,
+	  "consent=no", 1, NULL },
+	{ AU, "housing.cambs", NULL, { { "to[]", "\"dapp.north\"" } },
+	  HAVEN_EINVAL, "to", "either the MARAC coordinator", NULL, 0, NULL },
+	{ AU, "housing.cambs", NULL, { { "to", "[\"housing.cambs\"]" } },
+	  HAVEN_EVALIDATE, "to[0]", "M10: action updates go to", NULL, 0,
+	  NULL },
+	{ AU, "housing.cambs", NULL, { { "status", "\"finished\"" } },
+	  HAVEN_EINVAL, "status", "must be one of open|in-progress|done|"
+	  "blocked", NULL, 0, NULL },
+};
 
-static void
-e_to_hsg(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s]", "housing.cambs"));
-}
-
-static void
-e_status(json_t *j)
-{
-	json_object_set_new(j, "status", json_string("finished"));
-}
-
+/* The purpose follows the recipient: MARAC or the perpetrator panel. */
 static void
 test_update(void **state)
 {
-	const uint32_t t = HAVEN_MSG_ACTION_UPDATE;
 	struct tu_res r;
+	json_t *j = tu_fixture(AU);
 
 	(void) state;
-	tu_build(&r, t, "action-update.json", "housing.cambs", NULL);
+	TU_RUN(HAVEN_MSG_ACTION_UPDATE, update);
+	tu_build_json(&r, HAVEN_MSG_ACTION_UPDATE, j, "housing.cambs", NULL);
 	tu_ok(&r);
 	assert_string_equal(r.m->purpose, "marac");
-	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "action-update.json", "probation.cambs", e_to_dapp);
+	tu_set(j, "to", "[\"dapp.north\"]");
+	tu_set(j, "consent", NULL);
+	tu_set(j, "m6_recorded", NULL);
+	tu_build_json(&r, HAVEN_MSG_ACTION_UPDATE, j, "probation.cambs", NULL);
+	json_decref(j);
 	tu_ok(&r);
 	assert_string_equal(r.m->purpose, "dapp");
-	tu_tag_is(r.m, "consent", "no");
-	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "action-update.json", "housing.cambs", e_to_both);
-	tu_expect(&r, HAVEN_EINVAL, "to", "either the MARAC coordinator");
-	tu_build(&r, t, "action-update.json", "housing.cambs", e_to_hsg);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[0]", "M10: action updates go to");
-	tu_build(&r, t, "action-update.json", "housing.cambs", e_status);
-	tu_expect(&r, HAVEN_EINVAL, "status",
-	    "must be one of open|in-progress|done|blocked");
 }
 
-static void
-e_date_future(json_t *j)
-{
-	json_object_set_new(j, "date", json_string("2026-11-24"));
-}
-
-static void
-e_to_idva(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s]", "idva.cambs"));
-}
+static const struct tu_case repeat_flag[] = {
+	{ "repeat-flag.json", "police.cambs", NULL,
+	  { { "date", "\"2026-11-24\"" } }, HAVEN_EINVAL, "date",
+	  "in the future", NULL, 0, NULL },
+	{ "repeat-flag.json", "police.cambs", NULL,
+	  { { "to", "[\"idva.cambs\"]" } }, HAVEN_EVALIDATE, "to[0]",
+	  "R9-R11: this goes to the MARAC coordinator only", NULL, 0, NULL },
+};
 
 static void
 test_repeat_flag(void **state)
@@ -439,49 +342,37 @@ test_repeat_flag(void **state)
 	assert_int_equal(r.m->occurred_ms, want); /* London midnight (GMT) */
 	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "repeat-flag.json", "police.cambs", e_date_future);
-	tu_expect(&r, HAVEN_EINVAL, "date", "in the future");
-	tu_build(&r, t, "repeat-flag.json", "police.cambs", e_to_idva);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[0]", "R9-R11: this goes to the "
-	    "MARAC coordinator only");
+	TU_RUN(t, repeat_flag);
 }
 
-static void
-e_no_reason(json_t *j)
-{
-	json_object_del(j, "reason");
-}
+#define CW "consent-withdrawn.json"
 
-static void
-e_given(json_t *j)
-{
-	json_object_set_new(j, "decision", json_string("given"));
-	json_object_del(j, "reason");
-}
+static const struct tu_case consent[] = {
+	{ CW, "idva.cambs", NULL, { { "decision", "\"given\"" },
+	  { "reason", NULL } }, HAVEN_OK, NULL, NULL, "consent=given", 1,
+	  NULL },
+	{ CW, "idva.cambs", NULL, { { "reason", NULL } }, HAVEN_EINVAL,
+	  "reason", "required when consent is refused or withdrawn", NULL, 0,
+	  NULL },
+	{ CW, "idva.cambs", NULL, { { "to", "[\"housing.cambs\"]" } },
+	  HAVEN_EVALIDATE, "to[0]", "a consent decision goes to", NULL, 0,
+	  NULL },
+};
 
 static void
 test_consent(void **state)
 {
-	const uint32_t t = HAVEN_MSG_CONSENT_DECISION;
 	struct tu_res r;
 
 	(void) state;
-	tu_build(&r, t, "consent-withdrawn.json", "idva.cambs", NULL);
+	tu_build(&r, HAVEN_MSG_CONSENT_DECISION, CW, "idva.cambs", NULL);
 	tu_ok(&r);
 	tu_tag_is(r.m, "consent", "withdrawn");
 	assert_string_equal(r.m->views[0].profile, "marac.consent");
 	assert_string_equal(r.m->purpose, "marac");
 	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "consent-withdrawn.json", "idva.cambs", e_given);
-	tu_ok(&r);
-	tu_tag_is(r.m, "consent", "given");
-	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "consent-withdrawn.json", "idva.cambs", e_no_reason);
-	tu_expect(&r, HAVEN_EINVAL, "reason", "required when consent is "
-	    "refused or withdrawn");
-	tu_build(&r, t, "consent-withdrawn.json", "idva.cambs", e_to_hsg);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[0]", "a consent decision goes to");
+	TU_RUN(HAVEN_MSG_CONSENT_DECISION, consent);
 }
 
 /* -------------------------------------------- M12-M14 perpetrator panel */
@@ -505,65 +396,38 @@ test_dapp_referral(void **state)
 	assert_string_equal(r.m->views[0].recipients[0], "dapp.north");
 	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "dapp-referral-y-mappa.json", "police.cambs", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "open_to_mappa", "R16: refer via MAPPA");
 }
 
-static void
-e_no_history(json_t *j)
-{
-	json_object_set_new(j, "marac_case_refs", json_array());
-}
+#define DX "dapp-referral-x.json"
+#define DY "dapp-referral-y-mappa.json"
 
-static void
-e_mappa_closed(json_t *j)
-{
-	json_object_set_new(j, "mappa", json_pack("{s:i,s:i}", "category", 1,
-	    "level", 1));
-}
-
-static void
-e_mappa_level0(json_t *j)
-{
-	json_object_set_new(j, "mappa", json_pack("{s:i,s:i}", "category", 2,
-	    "level", 0));
-}
-
-static void
-e_to_south(json_t *j)
-{
-	json_object_set_new(j, "to", json_pack("[s]", "dapp.south"));
-}
-
-static void
-e_dup_ref(json_t *j)
-{
-	json_object_set_new(j, "marac_case_refs", json_pack("[s,s]", "M-1",
-	    "M-1"));
-}
+static const struct tu_case dapp_referral[] = {
+	{ DY, "police.cambs", NULL, { { NULL } }, HAVEN_EVALIDATE,
+	  "open_to_mappa", "R16: refer via MAPPA", NULL, 0, NULL },
+	{ DX, "police.cambs", NULL, { { "marac_case_refs", "[]" } },
+	  HAVEN_EVALIDATE, "marac_case_refs", "R16: ineligible (no MARAC "
+	  "history)", NULL, 0, NULL },
+	{ DX, "housing.cambs", NULL, { { NULL } }, HAVEN_EVALIDATE, "",
+	  "M12: police, probation", NULL, 0, NULL },
+	{ DX, "police.cambs", NULL, { { "mappa",
+	  "{\"category\": 1, \"level\": 1}" } }, HAVEN_EINVAL, "mappa",
+	  "only when open_to_mappa", NULL, 0, NULL },
+	{ DY, "police.cambs", NULL, { { "mappa",
+	  "{\"category\": 2, \"level\": 0}" } }, HAVEN_EINVAL, "mappa.level",
+	  "must be 1 to 3", NULL, 0, NULL },
+	{ DX, "police.cambs", NULL, { { "to", "[\"dapp.south\"]" } },
+	  HAVEN_EVALIDATE, "to[0]", "R17: not the coordinator", NULL, 0,
+	  NULL },
+	{ DX, "police.cambs", NULL, { { "marac_case_refs",
+	  "[\"M-1\", \"M-1\"]" } }, HAVEN_EINVAL, "marac_case_refs[1]",
+	  "named twice", NULL, 0, NULL },
+};
 
 static void
 test_dapp_referral_refusals(void **state)
 {
-	const uint32_t t = HAVEN_MSG_DAPP_REFERRAL;
-	const char *x = "dapp-referral-x.json";
-	struct tu_res r;
-
 	(void) state;
-	tu_build(&r, t, x, "police.cambs", e_no_history);
-	tu_expect(&r, HAVEN_EVALIDATE, "marac_case_refs",
-	    "R16: ineligible (no MARAC history)");
-	tu_build(&r, t, x, "housing.cambs", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "", "M12: police, probation");
-	tu_build(&r, t, x, "police.cambs", e_mappa_closed);
-	tu_expect(&r, HAVEN_EINVAL, "mappa", "only when open_to_mappa");
-	tu_build(&r, t, "dapp-referral-y-mappa.json", "police.cambs",
-	    e_mappa_level0);
-	tu_expect(&r, HAVEN_EINVAL, "mappa.level", "must be 1 to 3");
-	tu_build(&r, t, x, "police.cambs", e_to_south);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[0]", "R17: not the coordinator");
-	tu_build(&r, t, x, "police.cambs", e_dup_ref);
-	tu_expect(&r, HAVEN_EINVAL, "marac_case_refs[1]", "named twice");
+	TU_RUN(HAVEN_MSG_DAPP_REFERRAL, dapp_referral);
 }
 
 static bool
@@ -601,194 +465,185 @@ test_bundle(void **state)
 	}
 	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, HAVEN_MSG_DAPP_BUNDLE, "bad-dapp-bundle-to-school.json",
-	    "dapp.north", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[1]", "R8: panel material never "
-	    "goes to a school");
-	tu_build(&r, HAVEN_MSG_DAPP_BUNDLE, "bad-dapp-bundle-to-south.json",
-	    "dapp.north", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "to[0]", "R17: not a member");
-	tu_build(&r, HAVEN_MSG_DAPP_BUNDLE, "dapp-bundle-north.json",
-	    "dapp.south", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "area", "R17: the sender does not");
-	tu_build(&r, HAVEN_MSG_DAPP_BUNDLE, "dapp-bundle-north.json",
-	    "police.cambs", NULL);
-	tu_expect(&r, HAVEN_EVALIDATE, "area", "R17:");
 }
 
-static void
-e_owner_south(json_t *j)
-{
-	json_object_set_new(json_array_get(json_object_get(j, "interventions"),
-	    1), "owner", json_string("housing.peterborough"));
-}
+#define DB "dapp-bundle-north.json"
+
+static const struct tu_case bundle[] = {
+	{ "bad-dapp-bundle-to-school.json", "dapp.north", NULL, { { NULL } },
+	  HAVEN_EVALIDATE, "to[1]", "R8: panel material never goes to a "
+	  "school", NULL, 0, NULL },
+	{ "bad-dapp-bundle-to-south.json", "dapp.north", NULL, { { NULL } },
+	  HAVEN_EVALIDATE, "to[0]", "R17: not a member", NULL, 0, NULL },
+	{ DB, "dapp.south", NULL, { { NULL } }, HAVEN_EVALIDATE, "area",
+	  "R17: the sender does not", NULL, 0, NULL },
+	{ DB, "police.cambs", NULL, { { NULL } }, HAVEN_EVALIDATE, "area",
+	  "R17:", NULL, 0, NULL },
+};
+
+#define DP "dapp-plan-north.json"
+
+static const struct tu_case dapp_plan[] = {
+	{ DP, "dapp.north", NULL, { { NULL } }, HAVEN_OK, NULL, NULL,
+	  "area=north", 1, NULL },
+	{ DP, "dapp.north", NULL, { { "interventions[1].owner",
+	  "\"housing.peterborough\"" } }, HAVEN_EVALIDATE,
+	  "interventions[1].owner", "R17:", NULL, 0, NULL },
+	{ DP, "dapp.north", NULL, { { "interventions[1].kind",
+	  "\"punishment\"" } }, HAVEN_EINVAL, "interventions[1].kind",
+	  "must be one of", NULL, 0, NULL },
+	{ DP, "dapp.north", NULL, { { "interventions", "[]" } }, HAVEN_EINVAL,
+	  "interventions", "needs at least one", NULL, 0, NULL },
+};
 
 static void
-e_kind(json_t *j)
+test_bundle_refusals(void **state)
 {
-	json_object_set_new(json_array_get(json_object_get(j, "interventions"),
-	    1), "kind", json_string("punishment"));
-}
-
-static void
-e_no_interventions(json_t *j)
-{
-	json_object_set_new(j, "interventions", json_array());
+	(void) state;
+	TU_RUN(HAVEN_MSG_DAPP_BUNDLE, bundle);
 }
 
 static void
 test_dapp_plan(void **state)
 {
-	const uint32_t t = HAVEN_MSG_DAPP_ACTION_PLAN;
 	struct tu_res r;
 
 	(void) state;
-	tu_build(&r, t, "dapp-plan-north.json", "dapp.north", NULL);
+	TU_RUN(HAVEN_MSG_DAPP_ACTION_PLAN, dapp_plan);
+	tu_build(&r, HAVEN_MSG_DAPP_ACTION_PLAN, DP, "dapp.north", NULL);
 	tu_ok(&r);
-	tu_tag_is(r.m, "area", "north");
 	assert_string_equal(r.m->views[0].profile, "dapp.plan");
-	tu_roundtrip(r.m);
 	haven_marac_msg_free(&r.m);
-	tu_build(&r, t, "dapp-plan-north.json", "dapp.north", e_owner_south);
-	tu_expect(&r, HAVEN_EVALIDATE, "interventions[1].owner", "R17:");
-	tu_build(&r, t, "dapp-plan-north.json", "dapp.north", e_kind);
-	tu_expect(&r, HAVEN_EINVAL, "interventions[1].kind", "must be one of");
-	tu_build(&r, t, "dapp-plan-north.json", "dapp.north",
-	    e_no_interventions);
-	tu_expect(&r, HAVEN_EINVAL, "interventions", "needs at least one");
 }
 
 
 /* ------------------------------------ broker header check, other types */
 
-static void
-header_of(uint32_t type, const char *fixture, const char *sender,
-    haven_header *h)
-{
-	struct tu_res r;
+/*
+ * One header check: the header of an accepted build of `fixture`, with
+ * `tags` edited ("k=v" sets, a bare "k" deletes), the purpose and the
+ * first view's profile replaced when not NULL; allowed under `rule` when
+ * `reason` is NULL, else refused under `rule` with that reason.
+ */
+struct hdr_case {
+	uint32_t type;
+	const char *fixture;
+	const char *sender;
+	const char *tags;
+	const char *purpose;
+	const char *profile;
+	const char *rule;
+	const char *reason;
+};
 
-	tu_build(&r, type, fixture, sender, NULL);
-	tu_ok(&r);
-	tu_header(r.m, h);
-	haven_marac_msg_free(&r.m);
+static void
+hdr_tag(void *h, const char *key, const char *value)
+{
+	tu_set_tag(h, key, value);
 }
 
 static void
-allow_is(const haven_header *h, const char *rule)
+hdr_run_one(const struct hdr_case *c, size_t row)
 {
-	haven_policy_decision d;
+	haven_header h;
 
-	if (haven_marac_check_header(NULL, h, tu_now, &d) != HAVEN_OK ||
-	    !d.allow || strcmp(d.rule, rule) != 0) {
-		fail_msg("refused or wrong rule: %s %s", d.rule, d.reason);
+	tu_header_of(c->type, c->fixture, c->sender, &h);
+	(void) snprintf(tu_where, sizeof(tu_where), "header row %zu (%s): ",
+	    row, c->fixture);
+	tu_kv_each(c->tags, hdr_tag, &h);
+	if (c->purpose != NULL) {
+		(void) snprintf(h.purpose, sizeof(h.purpose), "%s",
+		    c->purpose);
+	}
+	if (c->profile != NULL) {
+		(void) snprintf(h.views[0].profile,
+		    sizeof(h.views[0].profile), "%s", c->profile);
+	}
+	if (c->reason == NULL) {
+		tu_allow_is(&h, c->rule);
+	} else {
+		tu_deny_is(&h, c->rule, c->reason);
 	}
 }
 
 static void
-deny_is(const haven_header *h, const char *rule, const char *reason)
+hdr_run(const struct hdr_case *cases, size_t n)
 {
-	haven_policy_decision d;
-
-	if (haven_marac_check_header(NULL, h, tu_now, &d) != HAVEN_EPOLICY ||
-	    d.allow || strcmp(d.rule, rule) != 0 ||
-	    strncmp(d.reason, reason, strlen(reason)) != 0) {
-		fail_msg("got %d %s '%s'; want %s '%s'", d.allow, d.rule,
-		    d.reason, rule, reason);
+	for (size_t i = 0; i < n; i++) {
+		hdr_run_one(&cases[i], i);
 	}
+	tu_where[0] = '\0';
 }
+
+#define DREF HAVEN_MSG_DAPP_REFERRAL
+#define DBUN HAVEN_MSG_DAPP_BUNDLE
+#define POL "police.cambs"
+
+static const struct hdr_case header_dapp[] = {
+	{ DREF, DX, POL, "", NULL, NULL, "marac", NULL },
+	{ DREF, DX, POL, "mappa=yes", NULL, NULL, "R16",
+	  "R16: refer via MAPPA" },
+	{ DREF, DX, POL, "marac_history=0", NULL, NULL, "R16",
+	  "R16: ineligible (no MARAC history)" },
+	{ DREF, DX, POL, "marac_history=01", NULL, NULL, "header",
+	  "tag marac_history missing or malformed" },
+	{ DREF, DX, POL, "marac_history=1000", NULL, NULL, "header",
+	  "tag marac_history" },
+	{ DREF, DX, POL, "area=east", NULL, NULL, "header",
+	  "tag area missing or malformed" },
+	{ DREF, DX, POL, "mappa", NULL, NULL, "header", "tag mappa missing" },
+	{ DREF, DX, POL, "", "marac", NULL, "R18", "purpose must be dapp" },
+	/* consent=no, m6=no: no R9-R11 for the panel */
+	{ DBUN, DB, "dapp.north", "", NULL, NULL, "marac", NULL },
+	{ DBUN, DB, "dapp.north", "area", NULL, NULL, "header",
+	  "tag area missing" },
+	{ DBUN, DB, "dapp.north", "consent=maybe", NULL, NULL, "header",
+	  "tag consent missing or malformed" },
+	{ HAVEN_MSG_DAPP_ACTION_PLAN, DP, "dapp.north", "area=South", NULL,
+	  NULL, "header", "tag area" },
+};
 
 static void
 test_header_dapp(void **state)
 {
-	haven_header h, x;
-
 	(void) state;
-	header_of(HAVEN_MSG_DAPP_REFERRAL, "dapp-referral-x.json",
-	    "police.cambs", &x);
-	allow_is(&x, "marac");
-	h = x;
-	tu_set_tag(&h, "mappa", "yes");
-	deny_is(&h, "R16", "R16: refer via MAPPA");
-	h = x;
-	tu_set_tag(&h, "marac_history", "0");
-	deny_is(&h, "R16", "R16: ineligible (no MARAC history)");
-	h = x;
-	tu_set_tag(&h, "marac_history", "01");
-	deny_is(&h, "header", "tag marac_history missing or malformed");
-	tu_set_tag(&h, "marac_history", "1000");
-	deny_is(&h, "header", "tag marac_history");
-	h = x;
-	tu_set_tag(&h, "area", "east");
-	deny_is(&h, "header", "tag area missing or malformed");
-	h = x;
-	tu_set_tag(&h, "mappa", NULL);
-	deny_is(&h, "header", "tag mappa missing");
-	h = x;
-	(void) snprintf(h.purpose, sizeof(h.purpose), "marac");
-	deny_is(&h, "R18", "purpose must be dapp");
-	header_of(HAVEN_MSG_DAPP_BUNDLE, "dapp-bundle-north.json",
-	    "dapp.north", &x);
-	allow_is(&x, "marac"); /* consent=no, m6=no: no R9-R11 for dapp */
-	h = x;
-	tu_set_tag(&h, "area", NULL);
-	deny_is(&h, "header", "tag area missing");
-	h = x;
-	tu_set_tag(&h, "consent", "maybe");
-	deny_is(&h, "header", "tag consent missing or malformed");
-	header_of(HAVEN_MSG_DAPP_ACTION_PLAN, "dapp-plan-north.json",
-	    "dapp.north", &x);
-	h = x;
-	tu_set_tag(&h, "area", "South");
-	deny_is(&h, "header", "tag area");
+	hdr_run(header_dapp, sizeof(header_dapp) / sizeof(header_dapp[0]));
 }
+
+#define M7 HAVEN_MSG_MARAC_CASE_LIST
+#define M8 HAVEN_MSG_MARAC_RESEARCH_RETURN
+#define M10 HAVEN_MSG_ACTION_UPDATE
+#define M6 HAVEN_MSG_INFO_SHARED_WITHOUT_CONSENT
+#define CD HAVEN_MSG_CONSENT_DECISION
+
+static const struct hdr_case header_marac[] = {
+	{ M7, CL, MCO, "m6=no", NULL, NULL, "R9-R11",
+	  "R9-R11: sharing without consent needs an M6" },
+	{ M7, CL, MCO, "m6=no consent=yes", NULL, NULL, "marac", NULL },
+	{ M7, CL, MCO, "m6", NULL, NULL, "header", "tag m6 missing" },
+	{ M8, RH, "gp.riverside", "caldicott", NULL, NULL, "header",
+	  "tag caldicott missing" },
+	{ M8, RH, "gp.riverside", "m6=no", NULL, NULL, "R9-R11", "R9-R11" },
+	/* the panel's purpose: no R9-R11 */
+	{ M10, AU, "housing.cambs", "m6=no", "dapp", NULL, "marac", NULL },
+	{ M10, AU, "housing.cambs", "m6=no", "audit", NULL, "R18",
+	  "purpose must be marac" },
+	{ M6, "m6-standalone.json", "idva.cambs", "", NULL, NULL, "marac",
+	  NULL },
+	{ M6, "m6-standalone.json", "idva.cambs", "consent=yes", NULL, NULL,
+	  "header", "an M6 record needs consent=no, m6=yes" },
+	{ M6, "m6-standalone.json", "idva.cambs", "", NULL, "marac.referral",
+	  "header", "a view's profile does not fit" },
+	{ CD, CW, "idva.cambs", "", NULL, NULL, "marac", NULL },
+	{ CD, CW, "idva.cambs", "consent=yes", NULL, NULL, "header",
+	  "tag consent missing or malformed" },
+};
 
 static void
 test_header_marac_types(void **state)
 {
-	haven_header h, x;
-
 	(void) state;
-	header_of(HAVEN_MSG_MARAC_CASE_LIST, "caselist.json", MCO, &x);
-	h = x;
-	tu_set_tag(&h, "m6", "no");
-	deny_is(&h, "R9-R11", "R9-R11: sharing without consent needs an M6");
-	tu_set_tag(&h, "consent", "yes");
-	allow_is(&h, "marac");
-	h = x;
-	tu_set_tag(&h, "m6", NULL);
-	deny_is(&h, "header", "tag m6 missing");
-	header_of(HAVEN_MSG_MARAC_RESEARCH_RETURN, "research-health.json",
-	    "gp.riverside", &x);
-	h = x;
-	tu_set_tag(&h, "caldicott", NULL);
-	deny_is(&h, "header", "tag caldicott missing");
-	h = x;
-	tu_set_tag(&h, "m6", "no");
-	deny_is(&h, "R9-R11", "R9-R11");
-	header_of(HAVEN_MSG_ACTION_UPDATE, "action-update.json",
-	    "housing.cambs", &x);
-	h = x;
-	(void) snprintf(h.purpose, sizeof(h.purpose), "dapp");
-	tu_set_tag(&h, "m6", "no"); /* dapp: no R9-R11 */
-	allow_is(&h, "marac");
-	(void) snprintf(h.purpose, sizeof(h.purpose), "audit");
-	deny_is(&h, "R18", "purpose must be marac");
-	header_of(HAVEN_MSG_INFO_SHARED_WITHOUT_CONSENT, "m6-standalone.json",
-	    "idva.cambs", &x);
-	allow_is(&x, "marac");
-	h = x;
-	tu_set_tag(&h, "consent", "yes");
-	deny_is(&h, "header", "an M6 record needs consent=no, m6=yes");
-	h = x;
-	(void) snprintf(h.views[0].profile, sizeof(h.views[0].profile),
-	    "marac.referral");
-	deny_is(&h, "header", "a view's profile does not fit");
-	header_of(HAVEN_MSG_CONSENT_DECISION, "consent-withdrawn.json",
-	    "idva.cambs", &x);
-	allow_is(&x, "marac");
-	h = x;
-	tu_set_tag(&h, "consent", "yes");
-	deny_is(&h, "header", "tag consent missing or malformed");
+	hdr_run(header_marac, sizeof(header_marac) / sizeof(header_marac[0]));
 }
 
 /* ------------------------------------------------ recipient's check */
@@ -972,6 +827,7 @@ main(void)
 		cmocka_unit_test(test_caselist),
 		cmocka_unit_test(test_caselist_refusals),
 		cmocka_unit_test(test_research),
+		cmocka_unit_test(test_research_table),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_plan_refusals),
 		cmocka_unit_test(test_plan_edu_forged),
@@ -981,6 +837,7 @@ main(void)
 		cmocka_unit_test(test_dapp_referral),
 		cmocka_unit_test(test_dapp_referral_refusals),
 		cmocka_unit_test(test_bundle),
+		cmocka_unit_test(test_bundle_refusals),
 		cmocka_unit_test(test_dapp_plan),
 		cmocka_unit_test(test_header_dapp),
 		cmocka_unit_test(test_header_marac_types),

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "policy_tu.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -88,33 +89,52 @@ hexjson(const uint8_t *b)
 	return (json_string(hex));
 }
 
-static haven_directory *
-make_directory(void)
+/* "k=v k=v" as a JSON object of strings. */
+static json_t *
+attrs_json(const char *attrs)
 {
-	json_t *list = json_array();
-	json_t *root;
+	json_t *o = json_object();
+	char buf[256], *save = NULL;
+
+	(void) snprintf(buf, sizeof(buf), "%s", attrs);
+	for (char *kv = strtok_r(buf, " ", &save); kv != NULL;
+	     kv = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(kv, '=');
+
+		assert_non_null(eq);
+		*eq = '\0';
+		json_object_set_new(o, kv, json_string(eq + 1));
+	}
+	return (o);
+}
+
+/* A directory entry with fresh real keys. */
+static json_t *
+agency_json(const char *id, const char *role, bool revoked,
+    const char *attrs)
+{
+	haven_keys *k = NULL;
+	haven_pubkey pk;
+
+	assert_int_equal(haven_keys_generate(&k, id, 1), HAVEN_OK);
+	haven_keys_public(k, &pk);
+	haven_keys_destroy(&k);
+	return (json_pack("{s:s, s:s, s:s, s:b, s:[{s:i, s:o, s:o, s:o}], "
+	    "s:o}", "id", id, "role", role, "name", "Agency", "revoked",
+	    revoked, "keys", "generation", 1, "sign_pk", hexjson(pk.sign_pk),
+	    "box_pk", hexjson(pk.box_pk), "curve_pk", hexjson(pk.curve_pk),
+	    "attrs", attrs_json(attrs)));
+}
+
+/* A version 1 directory of the agencies in `list` (consumed). */
+static haven_directory *
+dir_from_list(json_t *list)
+{
+	json_t *root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
 	haven_directory *d = NULL;
 	char err[256] = "";
-	char *text;
+	char *text = json_dumps(root, JSON_COMPACT);
 
-	for (size_t i = 0; i < N_AG; i++) {
-		haven_keys *k = NULL;
-		haven_pubkey pk;
-
-		assert_int_equal(haven_keys_generate(&k, agencies[i].id, 1),
-		    HAVEN_OK);
-		haven_keys_public(k, &pk);
-		haven_keys_destroy(&k);
-		json_array_append_new(list,
-		    json_pack("{s:s, s:s, s:s, s:b, s:[{s:i, s:o, s:o, s:o}]}",
-		        "id", agencies[i].id, "role", agencies[i].role, "name",
-		        "Agency", "revoked", agencies[i].revoked, "keys",
-		        "generation", 1, "sign_pk", hexjson(pk.sign_pk),
-		        "box_pk", hexjson(pk.box_pk), "curve_pk",
-		        hexjson(pk.curve_pk)));
-	}
-	root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
-	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	assert_non_null(text);
 	assert_int_equal(haven_directory_from_json(&d, text, strlen(text), err,
@@ -122,6 +142,18 @@ make_directory(void)
 	    HAVEN_OK);
 	free(text);
 	return (d);
+}
+
+static haven_directory *
+make_directory(void)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < N_AG; i++) {
+		json_array_append_new(list, agency_json(agencies[i].id,
+		    agencies[i].role, agencies[i].revoked, ""));
+	}
+	return (dir_from_list(list));
 }
 
 static int
@@ -549,21 +581,8 @@ test_json_refusals(void **state)
 {
 	(void) state;
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
-		haven_policy *p = NULL;
-		char err[256] = "";
-		haven_err rv;
-
-		rv = haven_policy_from_json(&p, refusals[i].src,
-		    strlen(refusals[i].src), err, sizeof(err));
-		if (rv != refusals[i].rv || (refusals[i].msg != NULL &&
-		                                strcmp(err, refusals[i].msg) != 0)) {
-			print_error("case %zu: %d '%s'\n", i, rv, err);
-		}
-		assert_int_equal(rv, refusals[i].rv);
-		if (refusals[i].msg != NULL) {
-			assert_string_equal(err, refusals[i].msg);
-		}
-		assert_null(p);
+		pu_json_refused(i, refusals[i].src, refusals[i].rv,
+		    refusals[i].msg);
 	}
 }
 
@@ -623,20 +642,7 @@ static void
 expect_signed(const struct fx *f, const uint8_t *buf, size_t len,
     haven_err want, const char *msg)
 {
-	haven_policy *p = NULL;
-	char err[256] = "";
-
-	assert_int_equal(haven_policy_decode_signed(&p, buf, len,
-	                     f->admin_pk.sign_pk, err, sizeof(err)),
-	    want);
-	if (msg != NULL) {
-		assert_string_equal(err, msg);
-	}
-	if (want == HAVEN_OK) {
-		assert_non_null(p);
-		haven_policy_destroy(&p);
-	}
-	assert_null(p);
+	pu_expect_signed(buf, len, f->admin_pk.sign_pk, want, msg);
 }
 
 static void
@@ -731,19 +737,24 @@ static void
 expect_body(const struct fx *f, const Haven__Policy *pp, haven_err want,
     const char *msg)
 {
-	size_t blen = haven__policy__get_packed_size(pp);
-	uint8_t *body = malloc(blen + 1);
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	pu_expect_body(pp, f->admin, f->admin_pk.sign_pk, want, msg);
+}
 
-	assert_non_null(body);
-	(void) haven__policy__pack(pp, body);
-	assert_int_equal(haven__doc_sign("policy", body, blen, f->admin, &buf,
-	                     &len),
-	    HAVEN_OK);
-	expect_signed(f, buf, len, want, msg);
-	free(buf);
-	free(body);
+/* A body of `n` rules with ids "A", "B", ... and skew 60 s. */
+static void
+body_init(Haven__Policy *pp, Haven__PolicyRule **rules, size_t n,
+    uint64_t version)
+{
+	static char *const ids[] = { "A", "B", "C" };
+
+	assert_true(n <= 3);
+	pp->version = version;
+	pp->skew_ms = 60000;
+	pp->n_rules = n;
+	pp->rules = rules;
+	for (size_t i = 0; i < n; i++) {
+		rules[i]->id = ids[i];
+	}
 }
 
 static void
@@ -759,12 +770,7 @@ test_signed_invalid_content(void **state)
 	Haven__Tag t0 = HAVEN__TAG__INIT, t1 = HAVEN__TAG__INIT;
 	Haven__Tag *tags[2] = {&t0, &t1};
 
-	pp.version = 2;
-	pp.skew_ms = 60000;
-	pp.n_rules = 2;
-	pp.rules = rules;
-	r0.id = "A";
-	r1.id = "B";
+	body_init(&pp, rules, 2, 2);
 	expect_body(f, &pp, HAVEN_OK, NULL);
 
 	pp.skew_ms = 1500;
@@ -880,23 +886,17 @@ static void
 test_recipient_attrs(void **state)
 {
 	struct fx *f = *state;
-	haven_policy *p = NULL, *q = NULL;
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	haven_policy *p = NULL, *q;
 	char err[256] = "";
 
 	assert_int_equal(haven_policy_from_json(&p, ATTR_POLICY,
 	                     strlen(ATTR_POLICY), err, sizeof(err)),
 	    HAVEN_OK);
 	check_attr_table(p);
-	assert_int_equal(haven_policy_sign(p, f->admin, &buf, &len), HAVEN_OK);
-	assert_int_equal(haven_policy_decode_signed(&q, buf, len,
-	                     f->admin_pk.sign_pk, err, sizeof(err)),
-	    HAVEN_OK);
+	q = pu_resign(p, f->admin, f->admin_pk.sign_pk);
 	check_attr_table(q);
 	haven_policy_destroy(&q);
 	haven_policy_destroy(&p);
-	free(buf);
 }
 
 static void
@@ -917,11 +917,7 @@ test_signed_invalid_attrs(void **state)
 		t[i].value = "!v";
 		tp[i] = &t[i];
 	}
-	pp.version = 1;
-	pp.skew_ms = 60000;
-	pp.n_rules = 1;
-	pp.rules = rules;
-	r0.id = "A";
+	body_init(&pp, rules, 1, 1);
 	r0.recipient_attrs = tp;
 	r0.n_recipient_attrs = HAVEN_MAX_TAGS;
 	expect_body(f, &pp, HAVEN_OK, NULL);
@@ -993,40 +989,6 @@ demo_agencies(demo_agency *out, size_t max)
 	return (n);
 }
 
-static json_t *
-demo_attrs_json(const char *attrs)
-{
-	json_t *o = json_object();
-	char buf[256], *save = NULL;
-
-	(void) snprintf(buf, sizeof(buf), "%s", attrs);
-	for (char *kv = strtok_r(buf, " ", &save); kv != NULL;
-	     kv = strtok_r(NULL, " ", &save)) {
-		char *eq = strchr(kv, '=');
-
-		assert_non_null(eq);
-		*eq = '\0';
-		json_object_set_new(o, kv, json_string(eq + 1));
-	}
-	return (o);
-}
-
-static json_t *
-agency_json(const char *id, const char *role, const char *attrs)
-{
-	haven_keys *k = NULL;
-	haven_pubkey pk;
-
-	assert_int_equal(haven_keys_generate(&k, id, 1), HAVEN_OK);
-	haven_keys_public(k, &pk);
-	haven_keys_destroy(&k);
-	return (json_pack("{s:s, s:s, s:s, s:[{s:i, s:o, s:o, s:o}], s:o}",
-	    "id", id, "role", role, "name", "Agency", "keys", "generation", 1,
-	    "sign_pk", hexjson(pk.sign_pk), "box_pk", hexjson(pk.box_pk),
-	    "curve_pk", hexjson(pk.curve_pk), "attrs",
-	    demo_attrs_json(attrs)));
-}
-
 /* The demo partnership's agencies, and the broker. */
 static haven_directory *
 demo_directory(void)
@@ -1034,26 +996,14 @@ demo_directory(void)
 	demo_agency ag[DEMO_MAX];
 	size_t n = demo_agencies(ag, DEMO_MAX);
 	json_t *list = json_array();
-	json_t *root;
-	haven_directory *d = NULL;
-	char err[256] = "";
-	char *text;
 
 	assert_true(n >= 19);
-	json_array_append_new(list, agency_json("broker", "BRK", ""));
+	json_array_append_new(list, agency_json("broker", "BRK", false, ""));
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(list,
-		    agency_json(ag[i].id, ag[i].role, ag[i].attrs));
+		    agency_json(ag[i].id, ag[i].role, false, ag[i].attrs));
 	}
-	root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	assert_non_null(text);
-	assert_int_equal(haven_directory_from_json(&d, text, strlen(text), err,
-	                     sizeof(err)),
-	    HAVEN_OK);
-	free(text);
-	return (d);
+	return (dir_from_list(list));
 }
 
 #define OEB "DAA2021-S49A"
@@ -1200,6 +1150,21 @@ static const flow flows[] = {
 	    NULL, "default-deny", false},
 	{IDVA, PRB, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan", NULL, NULL,
 	    "default-deny", false},
+	/* the coordinator's full copy (marac.plan.full): MCO or DAPC only */
+	{MCO, MCO, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.full", NULL,
+	    NULL, "M9-plan-full", true},
+	{MCO, "dapp.north", HAVEN_MSG_MARAC_ACTION_PLAN, CDA,
+	    "marac.plan.full", NULL, NULL, "M9-plan-full", true},
+	{MCO, HSG, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.full", NULL,
+	    NULL, "R8-plan-full-mco-only", false},
+	{MCO, IDVA, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.full", NULL,
+	    NULL, "R8-plan-full-mco-only", false},
+	{MCO, SCHOOL, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.full",
+	    NULL, NULL, "R8-edu-plan-view", false},
+	{HSG, MCO, HAVEN_MSG_MARAC_ACTION_PLAN, MB, "marac.plan.full", NULL,
+	    NULL, "default-deny", false},
+	{MCO, MCO, HAVEN_MSG_MARAC_ACTION_PLAN, OEB, "marac.plan.full", NULL,
+	    NULL, "R18-marac-legal-basis", false},
 	/* M10, M11, consent */
 	{PRB, MCO, HAVEN_MSG_ACTION_UPDATE, MB, "marac.update", NULL, NULL,
 	    "M10-update", true},
@@ -1230,6 +1195,14 @@ static const flow flows[] = {
 	    NULL, NULL, "R16-to-panel", false},
 	{"police.cambs", SCHOOL, HAVEN_MSG_DAPP_REFERRAL, MB, "dapp.referral",
 	    NULL, NULL, "R8-edu-marac", false},
+	/* R17: to the co-chairs of the tagged area's panel only */
+	{"police.cambs", "dapp.south", HAVEN_MSG_DAPP_REFERRAL, MB,
+	    "dapp.referral", "area", "north", "R17-panel-referral-north",
+	    false},
+	{PRB, "dapp.north", HAVEN_MSG_DAPP_REFERRAL, MB, "dapp.referral",
+	    "area", "south", "R17-panel-referral-south", false},
+	{PRB, "dapp.south", HAVEN_MSG_DAPP_REFERRAL, MB, "dapp.referral",
+	    "area", "south", "M12-panel-referral", true},
 	/* M13/M14 panel material (R17) */
 	{"dapp.north", PRB, HAVEN_MSG_DAPP_BUNDLE, MB, "dapp.bundle", "area",
 	    "north", "M13-north", true},
@@ -1251,6 +1224,11 @@ static const flow flows[] = {
 	    "area", "south", "R17", false},
 	{"dapp.north", "das.cambs", HAVEN_MSG_DAPP_ACTION_PLAN, MB,
 	    "dapp.plan", "area", "north", "M14-north", true},
+	/* the co-chairs' own copy of their plan */
+	{"dapp.north", "dapp.north", HAVEN_MSG_DAPP_ACTION_PLAN, MB,
+	    "dapp.plan", "area", "north", "M14-north", true},
+	{"dapp.north", "dapp.south", HAVEN_MSG_DAPP_ACTION_PLAN, MB,
+	    "dapp.plan", "area", "north", "R17", false},
 	{"dapp.south", PRB, HAVEN_MSG_DAPP_ACTION_PLAN, CDA, "dapp.plan",
 	    "area", "south", "M14-south", true},
 	{"dapp.north", HSG_S, HAVEN_MSG_DAPP_ACTION_PLAN, MB, "dapp.plan",
@@ -1334,18 +1312,12 @@ static void
 test_deploy_policy(void **state)
 {
 	struct fx *f = *state;
-	haven_policy *p = deploy_policy(), *q = NULL;
+	haven_policy *p = deploy_policy(), *q;
 	haven_directory *dir = demo_directory();
 	const haven_policy_encompass *e;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	char err[256] = "";
 
 	check_flows(p, dir);
-	assert_int_equal(haven_policy_sign(p, f->admin, &buf, &len), HAVEN_OK);
-	assert_int_equal(haven_policy_decode_signed(&q, buf, len,
-	                     f->admin_pk.sign_pk, err, sizeof(err)),
-	    HAVEN_OK);
+	q = pu_resign(p, f->admin, f->admin_pk.sign_pk);
 	check_flows(q, dir);
 
 	e = haven_policy_encompass_settings(q);
@@ -1362,7 +1334,6 @@ test_deploy_policy(void **state)
 	assert_int_equal(haven_policy_marac_settings(q)->dash_consent, 14);
 	assert_int_equal(haven_policy_marac_settings(q)->meeting_days, 0x15);
 	assert_int_equal(haven_policy_marac_settings(q)->meeting_minute, 600);
-	free(buf);
 	haven_policy_destroy(&q);
 	haven_policy_destroy(&p);
 	haven_directory_destroy(&dir);

@@ -14,15 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "testutil.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "document.h"
-#include "haven.pb-c.h"
-#include "haven/policy.h"
+#include "policy_tu.h"
 
 struct fx {
 	haven_keys *admin;
@@ -70,17 +62,7 @@ load(const char *src)
 static haven_policy *
 resign(const struct fx *f, const haven_policy *p)
 {
-	haven_policy *q = NULL;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	char err[256] = "";
-
-	assert_int_equal(haven_policy_sign(p, f->admin, &buf, &len), HAVEN_OK);
-	assert_int_equal(haven_policy_decode_signed(&q, buf, len,
-	                     f->admin_pk.sign_pk, err, sizeof(err)),
-	    HAVEN_OK);
-	free(buf);
-	return (q);
+	return (pu_resign(p, f->admin, f->admin_pk.sign_pk));
 }
 
 static void
@@ -332,18 +314,8 @@ test_json_refusals(void **state)
 {
 	(void) state;
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
-		haven_policy *p = NULL;
-		char err[256] = "";
-		haven_err rv;
-
-		rv = haven_policy_from_json(&p, refusals[i].src,
-		    strlen(refusals[i].src), err, sizeof(err));
-		if (rv != HAVEN_EINVAL || strcmp(err, refusals[i].msg) != 0) {
-			print_error("case %zu: %d '%s'\n", i, rv, err);
-		}
-		assert_int_equal(rv, HAVEN_EINVAL);
-		assert_string_equal(err, refusals[i].msg);
-		assert_null(p);
+		pu_json_refused(i, refusals[i].src, HAVEN_EINVAL,
+		    refusals[i].msg);
 	}
 }
 
@@ -392,37 +364,13 @@ body_init(struct body *b)
 	b->pp.marac = &b->mc;
 }
 
+/* The body signed by the admin: accepted (msg NULL) or refused with
+ * HAVEN_EINVAL and exactly `msg`. */
 static void
 expect_body(const struct fx *f, const struct body *b, const char *msg)
 {
-	size_t blen = haven__policy__get_packed_size(&b->pp);
-	uint8_t *body = malloc(blen + 1);
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	haven_policy *p = NULL;
-	char err[256] = "";
-	haven_err rv;
-
-	assert_non_null(body);
-	(void) haven__policy__pack(&b->pp, body);
-	assert_int_equal(haven__doc_sign("policy", body, blen, f->admin, &buf,
-	                     &len),
-	    HAVEN_OK);
-	rv = haven_policy_decode_signed(&p, buf, len, f->admin_pk.sign_pk, err,
-	    sizeof(err));
-	if (msg == NULL) {
-		assert_int_equal(rv, HAVEN_OK);
-		haven_policy_destroy(&p);
-	} else {
-		if (rv != HAVEN_EINVAL || strcmp(err, msg) != 0) {
-			print_error("want '%s': %d '%s'\n", msg, rv, err);
-		}
-		assert_int_equal(rv, HAVEN_EINVAL);
-		assert_string_equal(err, msg);
-	}
-	assert_null(p);
-	free(buf);
-	free(body);
+	pu_expect_body(&b->pp, f->admin, f->admin_pk.sign_pk,
+	    msg == NULL ? HAVEN_OK : HAVEN_EINVAL, msg);
 }
 
 static void

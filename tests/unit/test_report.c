@@ -53,6 +53,8 @@
 #include "report.h"
 #include "util.h"
 
+#include "ctl_tu.h"
+
 #define SA "school.urn.100001"
 #define SB "school.urn.100002"
 #define SC "school.urn.100003"
@@ -61,16 +63,6 @@
 #define DUTY "la.cambs.duty"
 #define MIN 60000LL
 #define HOUR (60 * MIN)
-#define MAX_ARGS 32
-
-static char g_ctl[PATH_MAX];
-
-typedef struct fx {
-	char dir[64];
-	char store[96];
-	char *out;
-	char *err;
-} fx;
 
 typedef struct ev {
 	uint32_t event;
@@ -91,75 +83,6 @@ T(int day, int h, int m)
 {
 	return (haven_days_from_civil(2026, 3, (unsigned) day) * 86400000LL +
 	    h * HOUR + m * MIN);
-}
-
-/* ------------------------------------------------------------ fixture */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
-static int
-setup(void **state)
-{
-	fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	(void) snprintf(f->dir, sizeof(f->dir), "/tmp/haven-report-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void) snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
-	*state = f;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-
-	(void) nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f->out);
-	free(f->err);
-	free(f);
-	return (0);
-}
-
-static const char *
-P(const fx *f, const char *rel)
-{
-	static char bufs[8][PATH_MAX];
-	static unsigned slot;
-	char *b = bufs[slot++ % 8];
-
-	(void) snprintf(b, PATH_MAX, "%s/%s", f->dir, rel);
-	return (b);
-}
-
-static char *
-slurp(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-
-	if (haven__read_file(path, 4u << 20, &buf, &len) != HAVEN_OK) {
-		return (NULL);
-	}
-	return ((char *) buf);
-}
-
-static void
-assert_contains(const char *hay, const char *needle)
-{
-	if (hay == NULL || strstr(hay, needle) == NULL) {
-		print_error("expected \"%s\" in:\n%s\n", needle,
-		    hay != NULL ? hay : "(null)");
-		fail();
-	}
 }
 
 static void
@@ -189,47 +112,6 @@ ci_has(const char *hay, const char *needle)
 		}
 	}
 	return (false);
-}
-
-/* Run havenctl with the NULL-terminated arguments; stdout and stderr are
- * kept in f->out and f->err. Returns the exit code. */
-static int
-ctl(fx *f, ...)
-{
-	const char *o = P(f, ".stdout"), *e = P(f, ".stderr");
-	char *argv[MAX_ARGS];
-	size_t n = 0;
-	va_list ap;
-	pid_t pid;
-	int status = 0;
-
-	argv[n++] = g_ctl;
-	va_start(ap, f);
-	while (n < MAX_ARGS - 1 && (argv[n] = va_arg(ap, char *)) != NULL) {
-		n++;
-	}
-	va_end(ap);
-	argv[n] = NULL;
-	free(f->out);
-	free(f->err);
-	(void) fflush(NULL);
-	if ((pid = fork()) == 0) {
-		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) {
-			_exit(126);
-		}
-		execv(g_ctl, argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	f->out = slurp(o);
-	f->err = slurp(e);
-	assert_non_null(f->out);
-	assert_non_null(f->err);
-	return (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
 }
 
 /* ---------------------------------------------------------- the audit */
@@ -349,12 +231,7 @@ build_store(fx *f)
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 
-	assert_int_equal(haven__mkdirs(f->store), HAVEN_OK);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 8u << 20), 0);
-	assert_int_equal(mdb_env_open(env, f->store, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	ctl_store_begin(f->store, &env, &txn);
 	assert_int_equal(haven_audit_open(&log, txn), HAVEN_OK);
 	for (size_t i = 0; i < n; i++) {
 		haven_audit_entry e;
@@ -369,41 +246,16 @@ build_store(fx *f)
 	}
 	assert_int_equal(haven_audit_checkpoint(log, txn, broker, T(7, 9, 1)),
 	    HAVEN_OK);
-	assert_int_equal(mdb_txn_commit(txn), 0);
 	haven_audit_close(&log);
-	mdb_env_close(env);
+	ctl_store_end(env, txn);
 	haven_keys_destroy(&broker);
 }
 
-/* Re-put entry `seq` with another actor, as someone with disk access. */
+/* Make a late read look on time, as someone with disk access might. */
 static void
-tamper_entry(fx *f, uint64_t seq)
+later_deadline(haven_audit_entry *e)
 {
-	haven_audit_entry e;
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi dbi;
-	uint8_t kb[8], *enc = NULL;
-	size_t enclen = 0;
-	MDB_val k = {sizeof(kb), kb}, v;
-
-	haven__be64_put(kb, seq);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, f->store, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_int_equal(haven_audit_decode(&e, v.mv_data, v.mv_size),
-	    HAVEN_OK);
-	e.deadline_ms += 6 * HOUR; /* make a late read look on time */
-	assert_int_equal(haven_audit_encode(&e, &enc, &enclen), HAVEN_OK);
-	v.mv_data = enc;
-	v.mv_size = enclen;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(enc);
+	e->deadline_ms += 6 * HOUR;
 }
 
 /* A signed directory naming schools A and B (C is left out) with names
@@ -736,7 +588,7 @@ test_tampered_audit_refused(void **state)
 	fx *f = *state;
 
 	build_store(f);
-	tamper_entry(f, 10); /* SUBMIT of #2: entry 11 no longer links */
+	ctl_audit_tamper(f->store, 10, later_deadline); /* #2: 11 unlinked */
 	assert_int_equal(RUN(f, "--from", "2026-03-02", "--to", "2026-03-06"),
 	    1);
 	assert_contains(f->err, "BROKEN at entry 11: entry 11: prev_hash");
@@ -789,27 +641,24 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unverified_head_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_text_and_csv, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_json_html_and_out, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_directory_names_escaped,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tampered_audit_refused,
-		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_argument_refusals, setup,
-		    teardown),
+		CTL_TEST(test_counts),
+		CTL_TEST(test_unverified_head_refused),
+		CTL_TEST(test_text_and_csv),
+		CTL_TEST(test_json_html_and_out),
+		CTL_TEST(test_directory_names_escaped),
+		CTL_TEST(test_tampered_audit_refused),
+		CTL_TEST(test_argument_refusals),
 	};
-	char self[PATH_MAX];
 
 	(void) argc;
 	if (sodium_init() < 0) {
 		return (1);
 	}
-	(void) snprintf(self, sizeof(self), "%s", argv[0]);
-	(void) snprintf(g_ctl, sizeof(g_ctl), "%s/havenctl", dirname(self));
+	ctl_find(argv[0]);
+	if (access(g_ctl, X_OK) != 0) {
+		(void) fprintf(stderr, "test_report: %s not found (build the "
+		    "havenctl target)\n", g_ctl);
+		return (1);
+	}
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
