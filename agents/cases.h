@@ -122,6 +122,13 @@ int haven__agt_marac_send_json(haven__agent *a,
 int haven__agt_marac_submit(haven__agent *a, uint32_t type,
     const char *path);
 
+/** The signed header's fields that come from message `m`: case and
+ * subject pseudonyms (with `pk`), legal basis, purpose, tags, incident
+ * time, reply-to, created_ms (now). Type, seq and recipients are the
+ * caller's; `h` must start zeroed (n_subjects 0). */
+void haven__agt_marac_header(haven_header *h, const haven_marac_msg *m,
+    const haven_pseudonym_key *pk);
+
 /** True for the MARAC, panel and consent types (5..14, 16). */
 bool haven__agt_marac_type(uint32_t type);
 

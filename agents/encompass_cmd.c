@@ -374,32 +374,19 @@ reject_hint(const haven_reject *j)
 	return (NULL);
 }
 
-/* RECEIPTED is only ever set for a receipt whose broker signature and
- * envelope hash were checked (send.c), hence signature_verified. */
+/* The per-message result (out.c), with this agent's hint on a refusal. */
 static json_t *
-result_json(const haven__wait *w)
+result_into(json_t *o, const haven__wait *w)
 {
-	char eh[2 * HAVEN_HASH_BYTES + 1];
+	const char *hint;
 
-	if (w->state == HAVEN__W_RECEIPTED) {
-		haven__hex_encode(eh, w->receipt.entry_hash, HAVEN_HASH_BYTES);
-		return (json_pack("{s:s, s:{s:I, s:s, s:o, s:I, s:b}}",
-		    "status", "receipted", "receipt", "audit_seq",
-		    (json_int_t) w->receipt.audit_seq, "entry_hash", eh,
-		    "accepted", haven__agt_json_time(w->receipt.accepted_ms),
-		    "accepted_ms", (json_int_t) w->receipt.accepted_ms,
-		    "signature_verified", 1));
+	o = haven__agt_wait_json(o, w);
+	if (o != NULL && w->state == HAVEN__W_REJECTED) {
+		hint = reject_hint(&w->reject);
+		(void) json_object_set_new(json_object_get(o, "reject"),
+		    "hint", hint != NULL ? json_string(hint) : json_null());
 	}
-	if (w->state == HAVEN__W_REJECTED) {
-		const char *hint = reject_hint(&w->reject);
-
-		return (json_pack("{s:s, s:{s:s, s:s, s:s, s:o}}", "status",
-		    "rejected", "reject", "code",
-		    haven_err_name((haven_err) w->reject.code), "rule",
-		    w->reject.rule, "reason", w->reject.reason, "hint",
-		    hint != NULL ? json_string(hint) : json_null()));
-	}
-	return (json_pack("{s:s}", "status", "pending"));
+	return (o);
 }
 
 static json_t *
@@ -407,7 +394,7 @@ message_json(const submit *s, size_t i)
 {
 	const haven_oe_item *it = &s->items[i];
 	char hex[33];
-	json_t *o, *r;
+	json_t *o;
 
 	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:o, s:o}", "msg_id",
 	    haven__agt_idhex(hex, s->waits[i].msg_id), "type",
@@ -419,11 +406,7 @@ message_json(const submit *s, size_t i)
 	    json_null(), "reason",
 	    it->kind == HAVEN_OE_ESCALATE ? json_string(it->reason) :
 	    json_null());
-	if (o != NULL && (r = result_json(&s->waits[i])) != NULL) {
-		(void) json_object_update(o, r);
-		json_decref(r);
-	}
-	return (o);
+	return (result_into(o, &s->waits[i]));
 }
 
 static void

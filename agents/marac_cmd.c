@@ -175,25 +175,17 @@ plan_groups(msend *s)
 
 /* ------------------------------------------------------------ sealing */
 
-static void
-fill_header(msend *s, const group *g, uint64_t seq)
+void
+haven__agt_marac_header(haven_header *h, const haven_marac_msg *m,
+    const haven_pseudonym_key *pk)
 {
-	const haven_marac_msg *m = s->m;
-	haven_header *h = &s->hdr;
-
-	memset(h, 0, sizeof(*h));
-	h->seq = seq;
-	h->type = m->type;
-	h->n_recipients = g->n_rcpt;
-	memcpy(h->recipients, g->rcpt, sizeof(g->rcpt));
 	if (m->case_ref[0] != '\0') {
 		h->has_case = true;
-		haven_pseudonym_case(h->case_pseud, s->pk, m->case_ref);
+		haven_pseudonym_case(h->case_pseud, pk, m->case_ref);
 	}
 	for (size_t i = 0; i < m->n_subjects && i < HAVEN_MAX_SUBJECTS; i++) {
-		haven_pseudonym_person(h->subject_pseuds[i], s->pk,
+		haven_pseudonym_person(h->subject_pseuds[h->n_subjects++], pk,
 		    m->subjects[i].name, m->subjects[i].dob);
-		h->n_subjects++;
 	}
 	(void) snprintf(h->legal_basis, HAVEN_CODE_MAX, "%s", m->legal_basis);
 	(void) snprintf(h->purpose, HAVEN_CODE_MAX, "%s", m->purpose);
@@ -203,6 +195,19 @@ fill_header(msend *s, const group *g, uint64_t seq)
 	h->occurred_ms = m->occurred_ms;
 	h->has_reply_to = m->has_reply_to;
 	memcpy(h->in_reply_to, m->in_reply_to, HAVEN_MSGID_BYTES);
+}
+
+static void
+fill_header(msend *s, const group *g, uint64_t seq)
+{
+	haven_header *h = &s->hdr;
+
+	memset(h, 0, sizeof(*h));
+	h->seq = seq;
+	h->type = s->m->type;
+	h->n_recipients = g->n_rcpt;
+	memcpy(h->recipients, g->rcpt, sizeof(g->rcpt));
+	haven__agt_marac_header(h, s->m, s->pk);
 }
 
 static haven_err
@@ -303,45 +308,16 @@ views_json(const msend *s, const group *g)
 }
 
 static json_t *
-result_json(const haven__wait *w)
-{
-	char eh[2 * HAVEN_HASH_BYTES + 1];
-
-	if (w->state == HAVEN__W_RECEIPTED) {
-		haven__hex_encode(eh, w->receipt.entry_hash, HAVEN_HASH_BYTES);
-		return (json_pack("{s:s, s:{s:I, s:s, s:o, s:I, s:b}}",
-		    "status", "receipted", "receipt", "audit_seq",
-		    (json_int_t) w->receipt.audit_seq, "entry_hash", eh,
-		    "accepted", haven__agt_json_time(w->receipt.accepted_ms),
-		    "accepted_ms", (json_int_t) w->receipt.accepted_ms,
-		    "signature_verified", 1));
-	}
-	if (w->state == HAVEN__W_REJECTED) {
-		return (json_pack("{s:s, s:{s:s, s:s, s:s}}", "status",
-		    "rejected", "reject", "code",
-		    haven_err_name((haven_err) w->reject.code), "rule",
-		    w->reject.rule, "reason", w->reject.reason));
-	}
-	return (json_pack("{s:s}", "status", "pending"));
-}
-
-static json_t *
 message_json(const msend *s, size_t i)
 {
 	const group *g = &s->g[i];
 	char hex[33];
-	json_t *o, *r;
 
-	o = json_pack("{s:s, s:s, s:o, s:o}", "msg_id",
-	    haven__agt_idhex(hex, s->waits[i].msg_id), "type",
+	return (haven__agt_wait_json(json_pack("{s:s, s:s, s:o, s:o}",
+	    "msg_id", haven__agt_idhex(hex, s->waits[i].msg_id), "type",
 	    haven_msg_type_name(s->m->type), "recipients",
 	    ids_json((const char (*)[HAVEN_ID_MAX]) g->rcpt, g->n_rcpt),
-	    "views", views_json(s, g));
-	if (o != NULL && (r = result_json(&s->waits[i])) != NULL) {
-		(void) json_object_update(o, r);
-		json_decref(r);
-	}
-	return (o);
+	    "views", views_json(s, g)), &s->waits[i]));
 }
 
 /* The report document and the exit code (0, 2 rejected, 1 pending). */

@@ -17,6 +17,7 @@
 #include <malloc.h>
 #endif
 
+#include "agent_session.h"
 #include "haven/calendar.h"
 #include "util.h"
 
@@ -152,4 +153,41 @@ void
 haven__agt_json_wipe_on_free(void)
 {
 	json_set_alloc_funcs(malloc, haven__agt_wipe_free);
+}
+
+/* RECEIPTED is only ever set for a receipt whose broker signature and
+ * envelope hash were checked (send.c), hence signature_verified. */
+static json_t *
+wait_result(const haven__wait *w)
+{
+	char eh[2 * HAVEN_HASH_BYTES + 1];
+
+	if (w->state == HAVEN__W_RECEIPTED) {
+		haven__hex_encode(eh, w->receipt.entry_hash, HAVEN_HASH_BYTES);
+		return (json_pack("{s:s, s:{s:I, s:s, s:o, s:I, s:b}}",
+		    "status", "receipted", "receipt", "audit_seq",
+		    (json_int_t) w->receipt.audit_seq, "entry_hash", eh,
+		    "accepted", haven__agt_json_time(w->receipt.accepted_ms),
+		    "accepted_ms", (json_int_t) w->receipt.accepted_ms,
+		    "signature_verified", 1));
+	}
+	if (w->state == HAVEN__W_REJECTED) {
+		return (json_pack("{s:s, s:{s:s, s:s, s:s}}", "status",
+		    "rejected", "reject", "code",
+		    haven_err_name((haven_err) w->reject.code), "rule",
+		    w->reject.rule, "reason", w->reject.reason));
+	}
+	return (json_pack("{s:s}", "status", "pending"));
+}
+
+json_t *
+haven__agt_wait_json(json_t *o, const haven__wait *w)
+{
+	json_t *r;
+
+	if (o != NULL && (r = wait_result(w)) != NULL) {
+		(void) json_object_update(o, r);
+		json_decref(r);
+	}
+	return (o);
 }

@@ -71,4 +71,13 @@ const char *haven__agt_timestr(char *buf, size_t len, int64_t ms);
 /** JSON string of a time, or null for 0. */
 json_t *haven__agt_json_time(int64_t ms);
 
+struct haven__wait;
+
+/** Add the broker's answer to one submission to the per-message object
+ * `o`: "status":"receipted" with "receipt":{audit_seq, entry_hash,
+ * accepted, accepted_ms, signature_verified}, "status":"rejected" with
+ * "reject":{code, rule, reason}, or "status":"pending". NULL-tolerant;
+ * returns o. */
+json_t *haven__agt_wait_json(json_t *o, const struct haven__wait *w);
+
 #endif /* HAVEN_AGENTS_OUT_H */

@@ -51,6 +51,7 @@ typedef struct fx {
 	char store[96]; /* dir/store, for the tests that keep an audit */
 	char *out;      /* stdout of the last run */
 	char *err;      /* stderr of the last run */
+	const char *in; /* stdin of the next run (NULL: inherited) */
 } fx;
 
 static inline int
@@ -140,6 +141,15 @@ ctl_wait(pid_t pid)
 	return (-1);
 }
 
+/* In the child: stdin from the file at `path`. */
+static inline int
+ctl_stdin(const char *path)
+{
+	int fi = open(path, O_RDONLY);
+
+	return (fi < 0 || dup2(fi, 0) < 0 ? -1 : 0);
+}
+
 /* Run `prog` with argv (NULL-terminated, argv[0] included) and HAVENCTL
  * set, capturing stdout and stderr into f->out / f->err. Returns the
  * exit code (128 + signal if killed by one, -1 on timeout). */
@@ -147,18 +157,26 @@ static inline int
 run_prog(fx *f, const char *prog, char *const *argv)
 {
 	const char *o = P(f, ".stdout"), *e = P(f, ".stderr");
+	const char *i = P(f, ".stdin");
 	pid_t pid;
 	int rc;
 
 	free(f->out);
 	free(f->err);
 	f->out = f->err = NULL;
+	if (f->in != NULL) {
+		assert_int_equal(haven__write_file(i, f->in, strlen(f->in),
+		    0600, false), HAVEN_OK);
+	}
 	(void) fflush(NULL);
 	if ((pid = fork()) == 0) {
 		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 		if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) {
+			_exit(126);
+		}
+		if (f->in != NULL && ctl_stdin(i) != 0) {
 			_exit(126);
 		}
 		(void) setenv("HAVENCTL", g_ctl, 1);
@@ -174,22 +192,48 @@ run_prog(fx *f, const char *prog, char *const *argv)
 	return (rc);
 }
 
+/* Run havenctl with the NULL-terminated arguments in `ap`. */
+static inline int
+ctl_va(fx *f, va_list ap)
+{
+	char *argv[CTL_MAX_ARGS];
+	size_t n = 0;
+
+	argv[n++] = g_ctl;
+	while (n < CTL_MAX_ARGS - 1 && (argv[n] = va_arg(ap, char *)) != NULL) {
+		n++;
+	}
+	argv[n] = NULL;
+	return (run_prog(f, g_ctl, argv));
+}
+
 /* ctl(f, "keygen", "--agency", "x", NULL): run havenctl. */
 static inline int
 ctl(fx *f, ...)
 {
-	char *argv[CTL_MAX_ARGS];
-	size_t n = 0;
 	va_list ap;
+	int rc;
 
-	argv[n++] = g_ctl;
 	va_start(ap, f);
-	while (n < CTL_MAX_ARGS - 1 && (argv[n] = va_arg(ap, char *)) != NULL) {
-		n++;
-	}
+	rc = ctl_va(f, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	return (run_prog(f, g_ctl, argv));
+	return (rc);
+}
+
+/* ctl_in(f, "text", "pseudonym", ..., NULL): run havenctl with `in` on
+ * its stdin. */
+static inline int
+ctl_in(fx *f, const char *in, ...)
+{
+	va_list ap;
+	int rc;
+
+	f->in = in;
+	va_start(ap, in);
+	rc = ctl_va(f, ap);
+	va_end(ap);
+	f->in = NULL;
+	return (rc);
 }
 
 /* g_ctl = the havenctl next to this test's executable. */

@@ -26,6 +26,8 @@
 #include "haven/keys.h"
 #include "haven/marac.h"
 
+#include "dir_tu.h"
+
 #define MFIX HAVEN_SOURCE_DIR "/tests/fixtures/marac/"
 
 static haven_directory *tu_dir;
@@ -98,52 +100,20 @@ tu_attrs(const char *spec)
 	return (o);
 }
 
-static json_t *
-tu_agency(const struct tu_ag *a)
-{
-	haven_keys *k = NULL;
-	haven_pubkey pk;
-	char s[65], b[65], c[65];
-
-	assert_int_equal(haven_keys_generate(&k, a->id, 1), HAVEN_OK);
-	haven_keys_public(k, &pk);
-	haven_keys_destroy(&k);
-	for (size_t i = 0; i < HAVEN_KEY_BYTES; i++) {
-		(void) snprintf(s + 2 * i, 3, "%02x", pk.sign_pk[i]);
-		(void) snprintf(b + 2 * i, 3, "%02x", pk.box_pk[i]);
-		(void) snprintf(c + 2 * i, 3, "%02x", pk.curve_pk[i]);
-	}
-	return (json_pack("{s:s, s:s, s:s, s:b, s:[{s:i, s:s, s:s, s:s}], "
-	    "s:o}", "id", a->id, "role", a->role, "name", "Test agency",
-	    "revoked", a->revoked, "keys", "generation", 1, "sign_pk", s,
-	    "box_pk", b, "curve_pk", c, "attrs", tu_attrs(a->attrs)));
-}
-
 static int
 tu_setup(void **state)
 {
 	json_t *list = json_array();
-	json_t *root;
-	char err[256] = "";
-	char *text;
-	haven_err rv;
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(tu_agencies) / sizeof(tu_agencies[0]);
 	     i++) {
-		assert_int_equal(json_array_append_new(list,
-		    tu_agency(&tu_agencies[i])), 0);
+		const struct tu_ag *a = &tu_agencies[i];
+
+		assert_int_equal(json_array_append_new(list, dir_tu_agency(
+		    a->id, a->role, a->revoked, tu_attrs(a->attrs), NULL)), 0);
 	}
-	root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	assert_non_null(text);
-	rv = haven_directory_from_json(&tu_dir, text, strlen(text), err,
-	    sizeof(err));
-	free(text);
-	if (rv != HAVEN_OK) {
-		fail_msg("directory: %s", err);
-	}
+	tu_dir = dir_tu_build(list);
 	assert_int_equal(haven_time_parse("2026-11-23T09:00:00Z", &tu_now),
 	    HAVEN_OK);
 	return (0);
@@ -160,16 +130,7 @@ tu_teardown(void **state)
 static json_t *
 tu_fixture(const char *name)
 {
-	char path[512];
-	json_error_t je;
-	json_t *j;
-
-	(void) snprintf(path, sizeof(path), "%s%s", MFIX, name);
-	j = json_load_file(path, 0, &je);
-	if (j == NULL) {
-		fail_msg("%s: %s", name, je.text);
-	}
-	return (j);
+	return (dir_tu_fixture(MFIX, name));
 }
 
 /* Result of one from_json call, for assertions. */

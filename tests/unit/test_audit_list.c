@@ -49,11 +49,12 @@
 #include "haven/pseudonym.h"
 #include "util.h"
 
+#include "ctl_tu.h"
+
 #define SA "school.urn.100001"
 #define SB "school.urn.100002"
 #define POLICE "police.cambs"
 #define SPOC "police.cambs.spoc"
-#define MAX_ARGS 40
 #define CHILD1 "Echo  Testchild"
 #define CHILD2 "Foxtrot Testchild"
 #define DOB1 "2015-03-02"
@@ -62,60 +63,9 @@
 #define REF2 "CC-2026-000202"
 #define FORMULA "=HYPERLINK(\"x\"),rule=R1"
 
-static char g_ctl[PATH_MAX];
-
-typedef struct fx {
-	char dir[64];
-	char store[96];
-	char *out;
-	char *err;
-	uint8_t c1[HAVEN_HASH_BYTES], c2[HAVEN_HASH_BYTES];
-	uint8_t p1[HAVEN_HASH_BYTES], p2[HAVEN_HASH_BYTES];
-} fx;
-
-/* ------------------------------------------------------------ fixture */
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void) st;
-	(void) flag;
-	(void) ftw;
-	return (remove(path));
-}
-
-static const char *
-P(const fx *f, const char *rel)
-{
-	static char bufs[8][PATH_MAX];
-	static unsigned slot;
-	char *b = bufs[slot++ % 8];
-
-	(void) snprintf(b, PATH_MAX, "%s/%s", f->dir, rel);
-	return (b);
-}
-
-static char *
-slurp(const char *path)
-{
-	uint8_t *buf = NULL;
-	size_t len = 0;
-
-	if (haven__read_file(path, 4u << 20, &buf, &len) != HAVEN_OK) {
-		return (NULL);
-	}
-	return ((char *) buf);
-}
-
-static void
-assert_contains(const char *hay, const char *needle)
-{
-	if (hay == NULL || strstr(hay, needle) == NULL) {
-		print_error("expected \"%s\" in:\n%s\n", needle,
-		    hay != NULL ? hay : "(null)");
-		fail();
-	}
-}
+/* The story's pseudonyms, made by build_store for each test. */
+static uint8_t g_c1[HAVEN_HASH_BYTES], g_c2[HAVEN_HASH_BYTES];
+static uint8_t g_p1[HAVEN_HASH_BYTES], g_p2[HAVEN_HASH_BYTES];
 
 static void
 assert_lacks(const char *hay, const char *needle)
@@ -124,86 +74,6 @@ assert_lacks(const char *hay, const char *needle)
 		print_error("did not expect \"%s\" in:\n%s\n", needle, hay);
 		fail();
 	}
-}
-
-/* Run havenctl with `in` (may be NULL) on stdin and the arguments
- * args[0..n); stdout and stderr go to f->out and f->err. */
-static int
-run_argv(fx *f, const char *in, char **args, size_t n)
-{
-	const char *o = P(f, ".stdout"), *e = P(f, ".stderr");
-	const char *i = P(f, ".stdin");
-	char *argv[MAX_ARGS + 2];
-	pid_t pid;
-	int status = 0;
-
-	assert_true(n <= MAX_ARGS);
-	argv[0] = g_ctl;
-	memcpy(argv + 1, args, n * sizeof(*args));
-	argv[n + 1] = NULL;
-	if (in == NULL) {
-		in = "";
-	}
-	assert_int_equal(haven__write_file(i, in, strlen(in), 0600, false),
-	    HAVEN_OK);
-	free(f->out);
-	free(f->err);
-	(void) fflush(NULL);
-	if ((pid = fork()) == 0) {
-		int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int fi = open(i, O_RDONLY);
-
-		if (fo < 0 || fe < 0 || fi < 0 || dup2(fo, 1) < 0 ||
-		    dup2(fe, 2) < 0 || dup2(fi, 0) < 0) {
-			_exit(126);
-		}
-		execv(g_ctl, argv);
-		_exit(127);
-	}
-	assert_true(pid > 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	f->out = slurp(o);
-	f->err = slurp(e);
-	assert_non_null(f->out);
-	assert_non_null(f->err);
-	return (WIFEXITED(status) ? WEXITSTATUS(status) : 128);
-}
-
-static int
-vctl(fx *f, const char *in, va_list ap)
-{
-	char *args[MAX_ARGS];
-	size_t n = 0;
-
-	while (n < MAX_ARGS && (args[n] = va_arg(ap, char *)) != NULL) {
-		n++;
-	}
-	return (run_argv(f, in, args, n));
-}
-
-static int
-ctl(fx *f, ...)
-{
-	va_list ap;
-	int rv;
-
-	va_start(ap, f);
-	rv = vctl(f, NULL, ap);
-	va_end(ap);
-	return (rv);
-}
-
-static int
-ctl_in(fx *f, const char *in, ...)
-{
-	va_list ap;
-	int rv;
-
-	va_start(ap, in);
-	rv = vctl(f, in, ap);
-	va_end(ap);
-	return (rv);
 }
 
 /* ---------------------------------------------------------- the audit */
@@ -268,16 +138,16 @@ subject(haven_audit_entry *e, const uint8_t p[HAVEN_HASH_BYTES])
 
 /* The eight entries at the top of this file. */
 static void
-story(fx *f, haven_audit_entry *e)
+story(haven_audit_entry *e)
 {
 	base(&e[0], HAVEN_AUDIT_START, "broker", "2026-03-02T09:00:00Z", 0,
 	    "haven-broker 0.1.0");
 	base(&e[1], HAVEN_AUDIT_SUBMIT, POLICE, "2026-03-02T21:00:00Z", 1,
 	    "accepted");
 	rcpt(&e[1], SA);
-	oe(&e[1], f->c1);
-	subject(&e[1], f->p1);
-	subject(&e[1], f->p2);
+	oe(&e[1], g_c1);
+	subject(&e[1], g_p1);
+	subject(&e[1], g_p2);
 	e[1].deadline_ms = ms("2026-03-03T08:30:00Z");
 	e[1].occurred_ms = ms("2026-03-02T20:15:00Z");
 	base(&e[2], HAVEN_AUDIT_DELIVER, "broker", "2026-03-02T21:00:01Z", 1,
@@ -292,16 +162,16 @@ story(fx *f, haven_audit_entry *e)
 	base(&e[5], HAVEN_AUDIT_SUBMIT, POLICE, "2026-03-29T23:30:00Z", 2,
 	    "accepted");
 	rcpt(&e[5], SB);
-	oe(&e[5], f->c2);
-	subject(&e[5], f->p2);
+	oe(&e[5], g_c2);
+	subject(&e[5], g_p2);
 	e[5].deadline_ms = ms("2026-03-30T07:30:00Z");
 	e[5].occurred_ms = ms("2026-03-29T23:00:00Z");
 	base(&e[6], HAVEN_AUDIT_ESCALATE, "broker", "2026-03-30T07:30:00Z", 2,
 	    "deadline-missed escalation=0a0b school=" SB);
 	rcpt(&e[6], SPOC);
 	rcpt(&e[6], SB ".deputy");
-	oe(&e[6], f->c2);
-	subject(&e[6], f->p2);
+	oe(&e[6], g_c2);
+	subject(&e[6], g_p2);
 	e[6].deadline_ms = e[5].deadline_ms;
 	base(&e[7], HAVEN_AUDIT_ESCALATE_CLOSED, SB, "2026-03-30T09:00:00Z", 2,
 	    "read-after-escalation escalation=0c0d role=DSL");
@@ -317,10 +187,10 @@ pseudonyms(fx *f)
 	assert_int_equal(haven_pseudonym_key_generate(&k), HAVEN_OK);
 	assert_int_equal(haven_pseudonym_key_save(k, P(f, "p.pseudonym"),
 	    false), HAVEN_OK);
-	haven_pseudonym_case(f->c1, k, REF1);
-	haven_pseudonym_case(f->c2, k, REF2);
-	haven_pseudonym_person(f->p1, k, CHILD1, DOB1);
-	haven_pseudonym_person(f->p2, k, CHILD2, DOB2);
+	haven_pseudonym_case(g_c1, k, REF1);
+	haven_pseudonym_case(g_c2, k, REF2);
+	haven_pseudonym_person(g_p1, k, CHILD1, DOB1);
+	haven_pseudonym_person(g_p2, k, CHILD2, DOB2);
 	haven_pseudonym_key_destroy(&k);
 }
 
@@ -347,7 +217,7 @@ build_store(fx *f)
 	MDB_txn *txn = NULL;
 
 	pseudonyms(f);
-	story(f, e);
+	story(e);
 	assert_int_equal(haven_keys_generate(&broker, "broker", 1), HAVEN_OK);
 	assert_int_equal(haven_keys_save(broker, P(f, "broker.key"),
 	    P(f, "broker.pub"), false), HAVEN_OK);
@@ -374,60 +244,24 @@ build_store(fx *f)
 	write_config(f);
 }
 
+static void
+actor_b(haven_audit_entry *e)
+{
+	(void) snprintf(e->actor, sizeof(e->actor), "%s", SB);
+}
+
 /* Re-put entry `seq` with another actor, as someone with disk access. */
 static void
 tamper_entry(fx *f, uint64_t seq)
 {
-	haven_audit_entry e;
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi dbi;
-	uint8_t kb[8], *enc = NULL;
-	size_t enclen = 0;
-	MDB_val k = {sizeof(kb), kb}, v;
-
-	haven__be64_put(kb, seq);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
-	assert_int_equal(mdb_env_open(env, f->store, 0, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "audit", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
-	assert_int_equal(haven_audit_decode(&e, v.mv_data, v.mv_size),
-	    HAVEN_OK);
-	(void) snprintf(e.actor, sizeof(e.actor), "%s", SB);
-	assert_int_equal(haven_audit_encode(&e, &enc, &enclen), HAVEN_OK);
-	v.mv_data = enc;
-	v.mv_size = enclen;
-	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	free(enc);
+	ctl_audit_tamper(f->store, seq, actor_b);
 }
 
 static int
 setup(void **state)
 {
-	fx *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	(void) snprintf(f->dir, sizeof(f->dir), "/tmp/haven-auditls-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	(void) snprintf(f->store, sizeof(f->store), "%s/store", f->dir);
-	build_store(f);
-	*state = f;
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	fx *f = *state;
-
-	(void) nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(f->out);
-	free(f->err);
-	free(f);
+	(void) ctl_setup(state);
+	build_store(*state);
 	return (0);
 }
 
@@ -441,23 +275,26 @@ teardown(void **state)
 static json_t *
 list_json(fx *f, const char *want_seqs, ...)
 {
-	char *args[MAX_ARGS];
+	char *args[CTL_MAX_ARGS];
 	char got[128] = "";
 	size_t n = 0, i;
 	json_t *j, *v;
 	va_list ap;
 
+	args[n++] = g_ctl;
 	args[n++] = "audit";
 	args[n++] = "list";
 	args[n++] = "--config";
 	args[n++] = (char *) P(f, "broker.json");
 	args[n++] = "--json";
 	va_start(ap, want_seqs);
-	while (n < MAX_ARGS && (args[n] = va_arg(ap, char *)) != NULL) {
+	while (n < CTL_MAX_ARGS - 1 &&
+	    (args[n] = va_arg(ap, char *)) != NULL) {
 		n++;
 	}
 	va_end(ap);
-	assert_int_equal(run_argv(f, NULL, args, n), 0);
+	args[n] = NULL;
+	assert_int_equal(run_prog(f, g_ctl, args), 0);
 	j = json_loads(f->out, 0, NULL);
 	assert_non_null(j);
 	assert_true(json_is_array(j));
@@ -525,9 +362,9 @@ test_text(void **state)
 	const char *head, *l1, *l2, *l7;
 	int lines = 0;
 
-	hex_of(c1, f->c1, 32);
-	hex_of(p1, f->p1, 32);
-	hex_of(p2, f->p2, 32);
+	hex_of(c1, g_c1, 32);
+	hex_of(p1, g_p1, 32);
+	hex_of(p2, g_p2, 32);
 	assert_int_equal(ctl(f, "audit", "list", "--store", f->store,
 	    "--broker-pub", P(f, "broker.pub"), NULL), 0);
 	for (const char *p = f->out; (p = strchr(p, '\n')) != NULL; p++) {
@@ -586,11 +423,11 @@ test_json_fields(void **state)
 	assert_string_equal(jstr(e, "type"), "OE_NOTIFICATION");
 	assert_string_equal(json_string_value(json_array_get(
 	    json_object_get(e, "recipients"), 0)), SA);
-	hex_of(hex, f->c1, 32);
+	hex_of(hex, g_c1, 32);
 	assert_string_equal(jstr(e, "case_pseudonym"), hex);
 	s = json_object_get(e, "subjects");
 	assert_int_equal(json_array_size(s), 2);
-	hex_of(hex, f->p2, 32);
+	hex_of(hex, g_p2, 32);
 	assert_string_equal(json_string_value(json_array_get(s, 1)), hex);
 	assert_string_equal(jstr(e, "legal_basis"), "DAA2021-S49A");
 	assert_string_equal(jstr(e, "purpose"), "operation-encompass");
@@ -611,9 +448,9 @@ test_filters(void **state)
 	char c2[65], p1[65], p2[65];
 	json_t *j;
 
-	hex_of(c2, f->c2, 32);
-	hex_of(p1, f->p1, 32);
-	hex_of(p2, f->p2, 32);
+	hex_of(c2, g_c2, 32);
+	hex_of(p1, g_p1, 32);
+	hex_of(p2, g_p2, 32);
 	j = list_json(f, "7", "--event", "ESCALATE", NULL);
 	assert_contains(jstr(json_array_get(j, 0), "reason"),
 	    "deadline-missed");
@@ -653,8 +490,8 @@ test_csv(void **state)
 	char p1[65], p2[65], want[256];
 	int rows = 0;
 
-	hex_of(p1, f->p1, 32);
-	hex_of(p2, f->p2, 32);
+	hex_of(p1, g_p1, 32);
+	hex_of(p2, g_p2, 32);
 	assert_int_equal(LIST(f, "--csv"), 0);
 	assert_int_equal(strncmp(f->out, "seq,time,event,actor,msg_id,type,"
 	    "recipients,case_pseudonym,subjects,legal_basis,purpose,outcome,"
@@ -800,9 +637,9 @@ test_subject_access(void **state)
 	char p1[65], p2[65], c1[65], out[80];
 	json_t *j;
 
-	hex_of(p1, f->p1, 32);
-	hex_of(p2, f->p2, 32);
-	hex_of(c1, f->c1, 32);
+	hex_of(p1, g_p1, 32);
+	hex_of(p2, g_p2, 32);
+	hex_of(c1, g_c1, 32);
 	/* from stdin, normalised as the agents normalise */
 	assert_int_equal(ctl_in(f, "  foxtrot   TESTCHILD \n", "pseudonym",
 	    "--key", P(f, "p.pseudonym"), "--person", "-", "--dob", DOB2,
@@ -892,31 +729,29 @@ int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text, setup, ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_json_fields, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
+		    ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_filters, setup, ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_csv, setup, ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_chain, setup,
-		    teardown),
+		    ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_options, setup,
-		    teardown),
+		    ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_empty_store, setup,
-		    teardown),
+		    ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_report_config, setup,
-		    teardown),
+		    ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_subject_access, setup,
-		    teardown),
+		    ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_pseudonym_refusals, setup,
-		    teardown),
+		    ctl_teardown),
 	};
-	char self[PATH_MAX];
 
 	(void) argc;
 	if (sodium_init() < 0) {
 		return (1);
 	}
-	(void) snprintf(self, sizeof(self), "%s", argv[0]);
-	(void) snprintf(g_ctl, sizeof(g_ctl), "%s/havenctl", dirname(self));
+	ctl_find(argv[0]);
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -27,6 +27,8 @@
 #include "haven/encompass.h"
 #include "haven/keys.h"
 
+#include "dir_tu.h"
+
 #define FIXTURES HAVEN_SOURCE_DIR "/tests/fixtures/incidents/"
 #define SPOC "police.cambs.spoc"
 #define SCHOOL_A "school.urn.110123"
@@ -59,51 +61,18 @@ static const struct ag agencies[] = {
 	{ "la.herts.ehe", "CSC", true },     /* revoked officer: use la.herts */
 };
 
-static json_t *
-agency_json(const struct ag *a)
-{
-	haven_keys *k = NULL;
-	haven_pubkey pk;
-	char s[65], b[65], c[65];
-
-	assert_int_equal(haven_keys_generate(&k, a->id, 1), HAVEN_OK);
-	haven_keys_public(k, &pk);
-	haven_keys_destroy(&k);
-	for (size_t i = 0; i < HAVEN_KEY_BYTES; i++) {
-		(void) snprintf(s + 2 * i, 3, "%02x", pk.sign_pk[i]);
-		(void) snprintf(b + 2 * i, 3, "%02x", pk.box_pk[i]);
-		(void) snprintf(c + 2 * i, 3, "%02x", pk.curve_pk[i]);
-	}
-	return (json_pack("{s:s, s:s, s:s, s:b, s:[{s:i, s:s, s:s, s:s}]}",
-	    "id", a->id, "role", a->role, "name", "Test agency", "revoked",
-	    a->revoked, "keys", "generation", 1, "sign_pk", s, "box_pk", b,
-	    "curve_pk", c));
-}
-
 static int
 group_setup(void **state)
 {
 	json_t *list = json_array();
-	json_t *root;
-	char err[256] = "";
-	char *text;
-	haven_err rv;
 
 	(void) state;
 	for (size_t i = 0; i < sizeof(agencies) / sizeof(agencies[0]); i++) {
-		assert_int_equal(json_array_append_new(list,
-		    agency_json(&agencies[i])), 0);
+		assert_int_equal(json_array_append_new(list, dir_tu_agency(
+		    agencies[i].id, agencies[i].role, agencies[i].revoked,
+		    NULL, NULL)), 0);
 	}
-	root = json_pack("{s:i, s:o}", "version", 1, "agencies", list);
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	assert_non_null(text);
-	rv = haven_directory_from_json(&dir, text, strlen(text), err,
-	    sizeof(err));
-	free(text);
-	if (rv != HAVEN_OK) {
-		fail_msg("directory: %s", err);
-	}
+	dir = dir_tu_build(list);
 	return (0);
 }
 
@@ -118,16 +87,7 @@ group_teardown(void **state)
 static json_t *
 fixture(const char *name)
 {
-	char path[512];
-	json_error_t je;
-	json_t *j;
-
-	(void) snprintf(path, sizeof(path), "%s%s", FIXTURES, name);
-	j = json_load_file(path, 0, &je);
-	if (j == NULL) {
-		fail_msg("%s: %s", name, je.text);
-	}
-	return (j);
+	return (dir_tu_fixture(FIXTURES, name));
 }
 
 static haven_err
