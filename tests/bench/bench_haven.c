@@ -178,8 +178,11 @@ recv_frame(agent *a, int timeout_ms, haven_frame *f)
 
 /* ------------------------------------------------------------- sender */
 
+/* A notification as the police agent makes it: the incident time and
+ * the school's deadline from its calendar in the signed directory (the
+ * broker refuses one without, or with a later deadline). */
 static void
-fill_header(haven_header *hdr, uint64_t seq)
+fill_header(const agent *a, haven_header *hdr, uint64_t seq)
 {
 	haven_calendar cal;
 	int64_t now = haven__now_ms();
@@ -196,10 +199,11 @@ fill_header(haven_header *hdr, uint64_t seq)
 	snprintf(hdr->legal_basis, HAVEN_CODE_MAX, "DAA2021-S49A");
 	snprintf(hdr->purpose, HAVEN_CODE_MAX, "operation-encompass");
 	hdr->created_ms = now;
-	haven_calendar_init(&cal);
-	if (haven_calendar_next_school_day(&cal, now, &hdr->deadline_ms) !=
+	hdr->occurred_ms = now;
+	if (haven_directory_calendar(a->dir, RECEIVER, &cal) != HAVEN_OK ||
+	    haven_calendar_next_school_day(&cal, now, &hdr->deadline_ms) !=
 	    HAVEN_OK) {
-		hdr->deadline_ms = now + 86400000;
+		hdr->deadline_ms = now; /* refused by the broker: reported */
 	}
 	hdr->expires_ms = now + 30LL * 86400000;
 }
@@ -216,7 +220,7 @@ submit_one(agent *a, uint64_t seq, uint64_t idx, int64_t t0)
 	char err[256] = "";
 	int rc;
 
-	fill_header(&hdr, seq);
+	fill_header(a, &hdr, seq);
 	hb_payload_fill(payload, idx, t0);
 	if (haven_envelope_seal(&hdr, false, &v, 1, a->keys, a->dir, &env,
 	    &len, err, sizeof(err)) != HAVEN_OK) {
