@@ -587,7 +587,7 @@ check_files(const tx *t)
 static void
 check_refusals(tx *t)
 {
-	char other[400];
+	char other[400], shared[400];
 	json_t *doc = NULL;
 	struct stat st;
 
@@ -608,6 +608,20 @@ check_refusals(tx *t)
 	/* --out naming a file */
 	assert_int_equal(run(t, "marac.cambs", NULL, "bundle", "--case", CASE,
 	    "--out", hv_path(&t->p, "broker.json")), 2);
+	/* a directory others may write to (a link could be planted there):
+	 * refused, and nothing written into it */
+	(void) snprintf(shared, sizeof(shared), "%s/shared", t->p.dir);
+	assert_int_equal(mkdir(shared, 0700), 0);
+	assert_int_equal(chmod(shared, 0777), 0);
+	assert_int_equal(run(t, "marac.cambs", &doc, "bundle", "--case", CASE,
+	    "--out", shared), 2);
+	assert_non_null(strstr(json_string_value(json_object_get(
+	    json_object_get(doc, "error"), "reason")), "only you can write"));
+	json_decref(doc);
+	(void) snprintf(other, sizeof(other), "%s/shared/bundle.json",
+	    t->p.dir);
+	assert_int_not_equal(stat(other, &st), 0);
+	(void) snprintf(other, sizeof(other), "%s/chair/other", t->p.dir);
 	/* unknown case: nothing about it, nothing written */
 	assert_int_equal(run(t, "marac.cambs", &doc, "bundle", "--case",
 	    "MARAC-2026-9999", "--out", other), 2);

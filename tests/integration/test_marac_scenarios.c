@@ -815,6 +815,13 @@ test_caselist_isp_at_broker(void **state)
 	size_t i, n_valid;
 
 	mco_directory_says_refuge_signed(p);
+	/* --check belongs to the sending commands only */
+	assert_int_equal(agent(p, MCO, &doc, "inbox", "--check", NULL, NULL),
+	    2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    doc, "error"), "field")), "--check");
+	json_decref(doc);
+	doc = NULL;
 	/* The agent's own check believes its directory (R14 passes) and
 	 * sends nothing; it does refuse the case whose consent was
 	 * withdrawn and that has no M6 record (R9-R11). */
